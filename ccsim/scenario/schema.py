@@ -1,0 +1,440 @@
+"""The scenario format: frozen, typed pydantic models validated at the door.
+
+Every duration is stored in seconds and every rate in events per second, so the model
+downstream never parses units. Cross-field rules (transfers to existing directories,
+directories that some group serves, non-overlapping shifts, probabilities per source
+directory summing to at most 1) live in :class:`Scenario`'s validators, so a scenario
+that constructs is a scenario the model can run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from ccsim.scenario.units import parse_duration, parse_rate
+
+
+def _duration(value: Any) -> float:
+    return parse_duration(value)
+
+
+def _rate(value: Any) -> float:
+    return parse_rate(value)
+
+
+Duration = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
+PositiveDuration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+Rate = Annotated[float, BeforeValidator(_rate), Field(gt=0)]
+RateOrZero = Annotated[float, BeforeValidator(_rate), Field(ge=0)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class Model(BaseModel):
+    """Base for scenario parts: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+class Constant(Model):
+    """Always the same value (a plain duration in the file)."""
+
+    dist: Literal["constant"] = "constant"
+    value: Duration
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+
+class Exponential(Model):
+    dist: Literal["exponential"]
+    mean: PositiveDuration
+
+
+class LogNormal(Model):
+    """Lognormal given by its mean and coefficient of variation (std / mean)."""
+
+    dist: Literal["lognormal"]
+    mean: PositiveDuration
+    cv: Annotated[float, Field(gt=0)]
+
+
+class Gamma(Model):
+    """Gamma given by its mean and coefficient of variation (std / mean)."""
+
+    dist: Literal["gamma"]
+    mean: PositiveDuration
+    cv: Annotated[float, Field(gt=0)]
+
+
+class Uniform(Model):
+    dist: Literal["uniform"]
+    low: Duration
+    high: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError("high must be at least low")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+
+class Empirical(Model):
+    """Resample a planner's own data: a list of durations, or a column of a CSV file.
+
+    A CSV path is read relative to the scenario file at load time; the resolved scenario
+    keeps the values, so saved results can be rerun without the CSV.
+    """
+
+    dist: Literal["empirical"]
+    values: tuple[Duration, ...] = ()
+    csv: str | None = None
+    column: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_csv(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or not data.get("csv") or data.get("values"):
+            return data
+        base = Path((info.context or {}).get("base_dir", "."))
+        path = base / str(data["csv"])
+        column = data.get("column")
+        import csv as csv_module
+
+        try:
+            with path.open(newline="") as handle:
+                rows = list(csv_module.DictReader(handle))
+        except OSError as error:
+            raise ValueError(f"cannot read {path}: {error.strerror}") from None
+        if not rows:
+            raise ValueError(f"{path} has no rows")
+        names = list(rows[0].keys())
+        column = column or names[0]
+        if column not in names:
+            raise ValueError(f"{path} has no column {column!r}; it has {names}")
+        try:
+            values = [parse_duration(row[column]) for row in rows if row[column] != ""]
+        except ValueError as error:
+            raise ValueError(f"{path} column {column!r}: {error}") from None
+        return {**data, "values": values}
+
+    @model_validator(mode="after")
+    def _non_empty(self) -> Empirical:
+        if not self.values:
+            raise ValueError("empirical needs a non-empty 'values' list or a 'csv' file")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values) / len(self.values)
+
+
+def _plain_to_constant(value: Any) -> Any:
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        return {"dist": "constant", "value": value}
+    return value
+
+
+Distribution = Annotated[
+    Annotated[
+        Constant | Exponential | LogNormal | Gamma | Uniform | Empirical,
+        Field(discriminator="dist"),
+    ],
+    BeforeValidator(_plain_to_constant),
+]
+
+ZERO = Constant(value=0.0)
+
+
+# --------------------------------------------------------------------------- arrivals
+
+
+class RatePiece(Model):
+    start: Duration = Field(alias="from")
+    rate: RateOrZero
+
+
+class Arrivals(Model):
+    """Poisson arrivals, with a piecewise-constant rate over the day."""
+
+    schedule: tuple[RatePiece, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_rate(cls, data: Any) -> Any:
+        if isinstance(data, int | float | str) and not isinstance(data, bool):
+            rate = parse_rate(data)
+            if rate <= 0:
+                raise ValueError("rate must be positive")
+            return {"schedule": [{"from": 0, "rate": rate}]}
+        return data
+
+    @field_validator("schedule")
+    @classmethod
+    def _sorted(cls, schedule: tuple[RatePiece, ...]) -> tuple[RatePiece, ...]:
+        if not schedule:
+            raise ValueError("schedule needs at least one piece")
+        if schedule[0].start != 0:
+            raise ValueError("the first piece must start at 0h")
+        starts = [piece.start for piece in schedule]
+        if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+            raise ValueError("pieces must be in increasing order of 'from'")
+        if all(piece.rate == 0 for piece in schedule):
+            raise ValueError("at least one piece needs a positive rate")
+        return schedule
+
+    def rate_at(self, time: float) -> float:
+        """Arrival rate (per second) in force at ``time``."""
+        current = self.schedule[0].rate
+        for piece in self.schedule:
+            if piece.start > time:
+                break
+            current = piece.rate
+        return current
+
+    def expected_count(self, start: float, end: float) -> float:
+        """Expected number of arrivals in ``[start, end)`` (the Poisson mean)."""
+        total = 0.0
+        pieces = self.schedule
+        for i, piece in enumerate(pieces):
+            piece_end = pieces[i + 1].start if i + 1 < len(pieces) else float("inf")
+            lo, hi = max(start, piece.start), min(end, piece_end)
+            if hi > lo:
+                total += (hi - lo) * piece.rate
+        return total
+
+
+# --------------------------------------------------------------------------- directories and agents
+
+
+class Directory(Model):
+    """A chat directory (service queue), R1-R5, R8, R11."""
+
+    arrivals: Arrivals | None = None
+    patience: Distribution | None = None
+    handle_time: Distribution
+    service_level: PositiveDuration = 60.0
+    routing: Literal["longest_idle", "least_busy"] = "longest_idle"
+    wrap_up: Distribution = ZERO
+    automated_message: bool = False
+    ramp_up: Duration = 0.0
+
+
+class Shift(Model):
+    start: Duration = Field(alias="from")
+    end: Duration = Field(alias="to")
+    count: Annotated[int, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Shift:
+        if self.end <= self.start:
+            raise ValueError("'to' must be after 'from'")
+        return self
+
+
+class AgentGroup(Model):
+    """Agents (or supervisors) with the same directories, capacity and staffing."""
+
+    count: Annotated[int, Field(ge=0)] | None = None
+    shifts: tuple[Shift, ...] | None = None
+    directories: tuple[str, ...] = ()
+    max_chats: Annotated[int, Field(ge=1, le=64)] = 4
+    slowdown: tuple[Annotated[float, Field(gt=0)], ...] | None = None
+
+    @model_validator(mode="after")
+    def _staffing(self) -> AgentGroup:
+        if (self.count is None) == (self.shifts is None):
+            raise ValueError("give either 'count' or 'shifts'")
+        if self.shifts:
+            ordered = sorted(self.shifts, key=lambda shift: shift.start)
+            for a, b in zip(ordered, ordered[1:], strict=False):
+                if b.start < a.end:
+                    raise ValueError(
+                        f"shifts overlap: {a.start:g}s-{a.end:g}s and {b.start:g}s-{b.end:g}s"
+                    )
+        if self.slowdown is not None and len(self.slowdown) != self.max_chats:
+            raise ValueError(
+                f"slowdown needs one factor per chat held: {self.max_chats} values "
+                f"(max_chats), got {len(self.slowdown)}"
+            )
+        return self
+
+    @property
+    def size(self) -> int:
+        """How many agents the group ever has on shift at once."""
+        if self.shifts is not None:
+            return max((shift.count for shift in self.shifts), default=0)
+        return self.count or 0
+
+
+class Offer(Model):
+    """How agents answer offered chats and invitations (R4)."""
+
+    response_time: Distribution = ZERO
+    no_answer_timeout: PositiveDuration = 10.0
+    no_answer_probability: Probability = 0.0
+    not_ready_time: Duration = 30.0
+
+
+# --------------------------------------------------------------------------- transfers
+
+
+class ToDirectory(Model):
+    directory: str
+
+
+class ToGroup(Model):
+    group: str
+
+
+class LeaveAfter(Model):
+    after: Duration
+
+
+Leave = Literal["on_connect", "immediately"] | LeaveAfter
+
+
+class DeclineToDirectory(Model):
+    """On a declined invitation, fall back to a directory transfer (R6 -> R8)."""
+
+    directory: str
+    leave: Leave = "on_connect"
+
+
+class Transfer(Model):
+    """One transfer or conference rule from a directory (R6-R9)."""
+
+    source: str = Field(alias="from")
+    to: ToDirectory | ToGroup
+    kind: Literal["transfer", "conference"] = "transfer"
+    probability: Probability
+    at: Distribution = ZERO
+    leave: Leave = "on_connect"
+    confirm: Duration = 0.0
+    consult: Distribution | None = None
+    duration: Distribution | None = None
+    on_decline: Literal["keep", "retry"] | DeclineToDirectory = "keep"
+    retries: Annotated[int, Field(ge=1)] = 1
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Transfer:
+        to_directory = isinstance(self.to, ToDirectory)
+        if self.kind == "conference":
+            if to_directory:
+                raise ValueError("a conference invites a group, not a directory")
+            if self.duration is None:
+                raise ValueError("a conference needs 'duration' (how long the invitee stays)")
+        elif self.duration is not None:
+            raise ValueError("'duration' applies to kind: conference only")
+        if to_directory and self.consult is not None:
+            raise ValueError("'consult' checks an agent's availability: use it with 'to: {group}'")
+        if to_directory and self.on_decline != "keep":
+            raise ValueError("'on_decline' applies to invitations of a group")
+        return self
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(Model):
+    """A whole contact-center scenario; constructing one validates it completely."""
+
+    name: str = "scenario"
+    description: str = ""
+    duration: PositiveDuration
+    warmup: Duration = 0.0
+    seed: Annotated[int, Field(ge=0)] = 0
+    replications: Annotated[int, Field(ge=1)] = 1
+    max_transfers: Annotated[int, Field(ge=0)] | None = None
+    directories: dict[str, Directory]
+    agents: dict[str, AgentGroup]
+    offer: Offer = Offer()
+    transfers: tuple[Transfer, ...] = ()
+    expect: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        errors: list[str] = []
+        if not self.directories:
+            errors.append("directories: at least one directory is needed")
+        if self.warmup >= self.duration:
+            errors.append("warmup: must be shorter than duration")
+        served: set[str] = set()
+        for group_name, group in self.agents.items():
+            for i, directory in enumerate(group.directories):
+                if directory not in self.directories:
+                    errors.append(
+                        f"agents.{group_name}.directories.{i}: unknown directory {directory!r}"
+                        f"{_suggest(directory, self.directories)}"
+                    )
+                served.add(directory)
+        targets: set[str] = set()
+        total_by_source: dict[str, float] = defaultdict(float)
+        for i, transfer in enumerate(self.transfers):
+            where = f"transfers.{i}"
+            if transfer.source not in self.directories:
+                errors.append(
+                    f"{where}.from: unknown directory {transfer.source!r}"
+                    f"{_suggest(transfer.source, self.directories)}"
+                )
+            total_by_source[transfer.source] += transfer.probability
+            if isinstance(transfer.to, ToDirectory):
+                if transfer.to.directory not in self.directories:
+                    errors.append(
+                        f"{where}.to.directory: unknown directory {transfer.to.directory!r}"
+                        f"{_suggest(transfer.to.directory, self.directories)}"
+                    )
+                targets.add(transfer.to.directory)
+            elif transfer.to.group not in self.agents:
+                errors.append(
+                    f"{where}.to.group: unknown agent group {transfer.to.group!r}"
+                    f"{_suggest(transfer.to.group, self.agents)}"
+                )
+            if isinstance(transfer.on_decline, DeclineToDirectory):
+                target = transfer.on_decline.directory
+                if target not in self.directories:
+                    errors.append(
+                        f"{where}.on_decline.directory: unknown directory {target!r}"
+                        f"{_suggest(target, self.directories)}"
+                    )
+                targets.add(target)
+        for source, total in total_by_source.items():
+            if total > 1 + 1e-9:
+                errors.append(
+                    f"transfers: probabilities from {source!r} sum to {total:g}, more than 1"
+                )
+        for name, directory in self.directories.items():
+            if name not in served and (directory.arrivals is not None or name in targets):
+                errors.append(f"directories.{name}: no agent group serves this directory")
+        if errors:
+            raise ValueError("\n".join(errors))
+        return self
+
+    def transfers_from(self, directory: str) -> tuple[Transfer, ...]:
+        return tuple(t for t in self.transfers if t.source == directory)
+
+
+def _suggest(name: str, known: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
