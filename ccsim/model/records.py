@@ -1,0 +1,139 @@
+"""Compact, columnar records that the model appends to while it runs.
+
+Columns are ``array.array`` of machine numbers (a few bytes a value, no Python object
+per row), so a million chats fit in memory comfortably. Codes are small ints whose
+names are in the enums below; the edge (``ccsim.results``) turns them into DataFrames
+with readable categories. Nothing here builds pandas objects or does I/O.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class Outcome(IntEnum):
+    """How a chat ended (R13)."""
+
+    COMPLETED = 0
+    ABANDONED = 1  # in the first queue, never answered
+    ABANDONED_IN_TRANSFER = 2  # while queued in a directory after a transfer
+    OPEN = 3  # still in the system when the run stopped
+
+
+class LegKind(IntEnum):
+    """The kind of one transfer or conference leg."""
+
+    DIRECTORY_WARM = 0  # R8, inviter leaves once the new agent is connected
+    DIRECTORY_COLD = 1  # R8, inviter leaves at once or after a set delay
+    AGENT_TRANSFER = 2  # R7, conference followed by the inviter leaving
+    CONFERENCE = 3  # R6, the inviter keeps the chat
+
+
+class LegOutcome(IntEnum):
+    CONNECTED = 0  # a new participant connected
+    DECLINED = 1  # nobody available, or the invitation was not answered (R6)
+    ABANDONED = 2  # the customer left while the chat waited in the directory
+    OPEN = 3  # unresolved when the run stopped
+
+
+class AgentState(IntEnum):
+    READY = 0
+    NOT_READY = 1  # after a missed offer (R4)
+    CLOSING = 2  # shift over, finishing the chats in hand
+    OFFLINE = 3  # not staffed
+
+    @property
+    def staffed(self) -> bool:
+        return self is not AgentState.OFFLINE
+
+
+class EventKind(IntEnum):
+    ARRIVE = 0
+    QUEUE = 1
+    OFFER = 2
+    NO_ANSWER = 3
+    CONNECT = 4
+    TRANSFER = 5
+    AUTOMATED_MESSAGE = 6
+    CONSULT = 7
+    INVITE = 8
+    DECLINE = 9
+    LEAVE = 10
+    ABANDON = 11
+    END = 12
+    WRAP_UP_END = 13
+
+
+def _floats() -> array:
+    return array("d")
+
+
+def _ints() -> array:
+    return array("q")
+
+
+def _small() -> array:
+    return array("b")
+
+
+@dataclass
+class Records:
+    """Everything one replication produced, as parallel columns.
+
+    Times are simulation seconds; ``nan`` marks a time that never came (a chat never
+    answered has ``chat_connect = nan``). Indices refer to ``directories``, ``groups``
+    and ``agent_group`` (the group of each agent index); -1 means none.
+    """
+
+    directories: tuple[str, ...]
+    groups: tuple[str, ...]
+    agent_group: tuple[int, ...]
+    agent_member: tuple[int, ...]  # position of the agent within its group
+    group_max_chats: tuple[int, ...]
+    duration: float
+    warmup: float
+    replication: int = 0
+
+    # one row per chat (R13: every arriving chat has exactly one row)
+    chat_id: array = field(default_factory=_ints)
+    chat_directory: array = field(default_factory=_ints)  # where it arrived
+    chat_arrival: array = field(default_factory=_floats)
+    chat_connect: array = field(default_factory=_floats)  # first agent connected
+    chat_end: array = field(default_factory=_floats)  # nan when open at the end
+    chat_outcome: array = field(default_factory=_small)
+    chat_transfers: array = field(default_factory=_ints)
+    chat_final_directory: array = field(default_factory=_ints)
+
+    # one row per transfer or conference leg
+    leg_chat: array = field(default_factory=_ints)
+    leg_kind: array = field(default_factory=_small)
+    leg_source: array = field(default_factory=_ints)  # directory requested from
+    leg_target_directory: array = field(default_factory=_ints)
+    leg_target_group: array = field(default_factory=_ints)
+    leg_requested: array = field(default_factory=_floats)
+    leg_connected: array = field(default_factory=_floats)
+    leg_inviter_left: array = field(default_factory=_floats)
+    leg_closed: array = field(default_factory=_floats)
+    leg_outcome: array = field(default_factory=_small)
+    leg_handoff_gap: array = field(default_factory=_floats)
+    leg_overlap: array = field(default_factory=_floats)
+
+    # one row per agent state interval (state or number of held slots changed)
+    interval_agent: array = field(default_factory=_ints)
+    interval_start: array = field(default_factory=_floats)
+    interval_end: array = field(default_factory=_floats)
+    interval_state: array = field(default_factory=_small)
+    interval_held: array = field(default_factory=_small)
+
+    # event log (optional: ``record_events=False`` leaves it empty)
+    event_time: array = field(default_factory=_floats)
+    event_chat: array = field(default_factory=_ints)
+    event_kind: array = field(default_factory=_small)
+    event_agent: array = field(default_factory=_ints)
+    event_directory: array = field(default_factory=_ints)
+
+    @property
+    def chat_count(self) -> int:
+        return len(self.chat_id)
