@@ -1,0 +1,232 @@
+"""The Python API: run a scenario's replications and hold the results.
+
+``simulate`` is the one core function that the CLI, notebooks and executors call. Each
+replication is independent and seeded by ``SeedSequence(seed).spawn(n)[r]``, so a
+replication gives the same bytes whether it runs serially, in a process pool or on a
+Dask worker.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import pandas as pd
+
+from ccsim.model import Records, run_replication
+from ccsim.results import (
+    METRICS,
+    TABLES,
+    ReplicationMetrics,
+    Summary,
+    replication_metrics,
+)
+from ccsim.scenario import Scenario
+
+
+def ccsim_version() -> str:
+    try:
+        return version("ccsim")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+@dataclass(frozen=True)
+class Replication:
+    """What one replication returns to the caller: its records and its metrics."""
+
+    index: int
+    records: Records | None
+    metrics: ReplicationMetrics
+    runtime_s: float
+
+
+def run_one(scenario: Scenario, replication: int, seed: int, record_events: bool = True,
+            keep_records: bool = True) -> Replication:
+    """Simulate replication ``replication`` and compute its metrics (picklable task)."""
+    started = time.perf_counter()
+    records = run_replication(scenario, replication, seed, record_events)
+    thresholds = {name: d.service_level for name, d in scenario.directories.items()}
+    metrics = replication_metrics(records, thresholds)
+    return Replication(replication, records if keep_records else None, metrics,
+                       time.perf_counter() - started)
+
+
+def _run_task(args: tuple[Scenario, int, int, bool, bool]) -> Replication:
+    return run_one(*args)
+
+
+Executor = Callable[[Sequence[tuple[Scenario, int, int, bool, bool]]], Iterator[Replication]]
+
+
+def _serial(tasks: Sequence[tuple[Scenario, int, int, bool, bool]]) -> Iterator[Replication]:
+    for task in tasks:
+        yield _run_task(task)
+
+
+def _pool(workers: int) -> Executor:
+    def run(tasks: Sequence[tuple[Scenario, int, int, bool, bool]]) -> Iterator[Replication]:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield from pool.map(_run_task, tasks)
+
+    return run
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+def simulate(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int | None = 1,
+    record_events: bool = True,
+    keep_records: bool = True,
+    on_replication: Callable[[Replication], None] | None = None,
+    executor: Executor | None = None,
+) -> Results:
+    """Run ``replications`` (default: the scenario's) and return :class:`Results`.
+
+    ``workers`` > 1 runs replications in a local process pool (``None``: all cores);
+    results are identical to a serial run. ``on_replication`` is called as each
+    replication finishes (for progress bars).
+    """
+    replications = scenario.replications if replications is None else replications
+    seed = scenario.seed if seed is None else seed
+    if replications < 1:
+        raise ValueError("replications must be at least 1")
+    workers = default_workers() if workers is None else max(1, workers)
+    tasks = [(scenario, r, seed, record_events, keep_records) for r in range(replications)]
+    if executor is None:
+        executor = _serial if workers == 1 or replications == 1 else _pool(
+            min(workers, replications))
+    started = time.perf_counter()
+    done: list[Replication] = []
+    for replication in executor(tasks):
+        done.append(replication)
+        if on_replication is not None:
+            on_replication(replication)
+    done.sort(key=lambda rep: rep.index)
+    return Results(
+        scenario=scenario,
+        seed=seed,
+        replication_metrics=[rep.metrics for rep in done],
+        records=[rep.records for rep in done if rep.records is not None],
+        runtime_s=time.perf_counter() - started,
+        version=ccsim_version(),
+    )
+
+
+@dataclass
+class Results:
+    """The outcome of :func:`simulate`: summary with confidence intervals, and tables.
+
+    Tables are pandas DataFrames built on first access (``chats``, ``transfers``,
+    ``agents``, ``events``), each with a ``replication`` column.
+    """
+
+    scenario: Scenario
+    seed: int
+    replication_metrics: list[ReplicationMetrics]
+    records: list[Records] = field(default_factory=list, repr=False)
+    runtime_s: float = 0.0
+    version: str = field(default_factory=ccsim_version)
+    loaded_tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def replications(self) -> int:
+        return len(self.replication_metrics)
+
+    @cached_property
+    def summary_table(self) -> Summary:
+        return Summary.from_replications(self.replication_metrics)
+
+    def summary(self) -> pd.DataFrame:
+        """Long table of every metric: scope, name, metric, mean, ci_low, ci_high."""
+        return self.summary_table.frame()
+
+    def metric(self, path: str) -> float:
+        """The mean of a metric: ``"service_level"``, ``"directories.sales.wait_p90"``."""
+        return self.summary_table.lookup(path).mean
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name in self.loaded_tables:
+            return self.loaded_tables[name]
+        if name not in TABLES:
+            raise KeyError(f"no table {name!r}; tables are {', '.join(TABLES)}")
+        if not self.records:
+            raise LookupError("these results kept no records (keep_records=False)")
+        frame = pd.concat([TABLES[name](r) for r in self.records], ignore_index=True)
+        self.loaded_tables[name] = frame
+        return frame
+
+    @property
+    def chats(self) -> pd.DataFrame:
+        return self.table("chats")
+
+    @property
+    def transfers(self) -> pd.DataFrame:
+        return self.table("transfers")
+
+    @property
+    def agents(self) -> pd.DataFrame:
+        return self.table("agents")
+
+    @property
+    def events(self) -> pd.DataFrame:
+        return self.table("events")
+
+    def per_replication(self) -> pd.DataFrame:
+        """Long table of every metric of every replication (for paired comparisons)."""
+        rows = []
+        for index, run in enumerate(self.replication_metrics):
+            scopes: list[tuple[str, str, Mapping[str, float]]] = [("overall", "all", run.overall)]
+            scopes += [("directory", d, m) for d, m in run.directories.items()]
+            scopes += [("group", g, m) for g, m in run.groups.items()]
+            for scope, name, metrics in scopes:
+                for metric, value in metrics.items():
+                    rows.append({"replication": index, "scope": scope, "name": name,
+                                 "metric": metric, "value": value})
+        return pd.DataFrame(rows, columns=["replication", "scope", "name", "metric", "value"])
+
+    def header(self) -> dict[str, Any]:
+        """What every output file carries: scenario, seed, replications, version, runtime."""
+        return {
+            "scenario": self.scenario.model_dump(mode="json", by_alias=True),
+            "seed": self.seed,
+            "replications": self.replications,
+            "version": self.version,
+            "runtime_s": round(self.runtime_s, 6),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.header(), **self.summary_table.as_dict()}
+
+    def _repr_html_(self) -> str:
+        overall = self.summary_table.overall
+        rows = "".join(
+            f"<tr><td>{name}</td><td>{_fmt(e.mean)}</td>"
+            f"<td>[{_fmt(e.ci_low)}, {_fmt(e.ci_high)}]</td></tr>"
+            for name, e in overall.items()
+        )
+        return (
+            f"<b>ccsim results</b>: {self.scenario.name}, {self.replications} replications,"
+            f" seed {self.seed}<table><tr><th>metric</th><th>mean</th><th>95% CI</th></tr>"
+            f"{rows}</table>"
+        )
+
+
+def _fmt(value: float) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.4g}"
+
+
+__all__ = ["METRICS", "Replication", "Results", "ccsim_version", "run_one", "simulate"]

@@ -1,0 +1,409 @@
+"""From the model's compact records to metrics, confidence intervals and DataFrames.
+
+Metrics are computed per replication with numpy (one pass over the columns), then
+summarised across replications as a mean with a Student-t 95% confidence interval:
+replications are independent, so their per-run metrics are i.i.d. samples. Names follow
+TRANSFER_RULES.md. Times are seconds.
+
+Definitions that the rules leave open:
+
+- A chat is *measured* when it arrives at or after ``warmup``; chat metrics use measured
+  chats, grouped by the directory where they arrived. Transfer legs are grouped by the
+  directory they were requested from.
+- ``service_level`` = answered within the arrival directory's threshold / offered, where
+  chats still waiting unanswered when the run stops are left out of both counts.
+- ``abandon_rate`` counts abandonment in the first queue and during transfers.
+- ``handoff_gap`` is over transfer legs (not conferences) that were not declined.
+- ``utilization`` = held slot time / staffed slot time and ``occupancy`` = time holding at
+  least one chat / staffed time, both over ``[warmup, duration]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ccsim.model.records import AgentState, EventKind, LegKind, LegOutcome, Outcome, Records
+
+CHAT_METRICS = (
+    "offered",
+    "answered",
+    "abandoned",
+    "abandon_rate",
+    "service_level",
+    "wait_mean",
+    "wait_p50",
+    "wait_p90",
+    "wait_p95",
+    "transfers",
+    "transfer_rate",
+    "transfer_wait_mean",
+    "transfer_wait_p90",
+    "handoff_gap_mean",
+    "handoff_gap_p90",
+    "handoff_gap_p95",
+    "conference_overlap_mean",
+    "session_time_mean",
+)
+AGENT_METRICS = ("utilization", "occupancy")
+METRICS = CHAT_METRICS + AGENT_METRICS
+COUNT_METRICS = frozenset({"offered", "answered", "abandoned", "transfers"})
+TIME_METRICS = frozenset(
+    m for m in METRICS if m.startswith(("wait", "transfer_wait", "handoff", "conference",
+                                        "session"))
+)
+RATIO_METRICS = frozenset(METRICS) - COUNT_METRICS - TIME_METRICS
+
+Metrics = dict[str, float]
+
+
+@dataclass(frozen=True)
+class ReplicationMetrics:
+    """Every metric of one replication: overall, per directory, per agent group."""
+
+    overall: Metrics
+    directories: dict[str, Metrics]
+    groups: dict[str, Metrics]
+
+
+def _nan_stat(values: np.ndarray, kind: str) -> float:
+    if values.size == 0:
+        return math.nan
+    if kind == "mean":
+        return float(values.mean())
+    return float(np.percentile(values, float(kind[1:])))
+
+
+def _chat_metrics(
+    arrival: np.ndarray,
+    connect: np.ndarray,
+    end: np.ndarray,
+    outcome: np.ndarray,
+    threshold: np.ndarray,
+    legs: dict[str, np.ndarray],
+) -> Metrics:
+    offered = arrival.size
+    answered_mask = ~np.isnan(connect)
+    waits = connect[answered_mask] - arrival[answered_mask]
+    abandoned = int(np.count_nonzero((outcome == Outcome.ABANDONED)
+                                     | (outcome == Outcome.ABANDONED_IN_TRANSFER)))
+    still_waiting = (outcome == Outcome.OPEN) & ~answered_mask
+    resolved = offered - int(np.count_nonzero(still_waiting))
+    within = int(np.count_nonzero(waits <= threshold[answered_mask]))
+    answered = int(answered_mask.sum())
+    ended = ~np.isnan(end)
+    kind, outcome_leg = legs["kind"], legs["outcome"]
+    connected = outcome_leg == LegOutcome.CONNECTED
+    transfer_wait = (legs["connected"] - legs["requested"])[connected]
+    handoff = legs["gap"][(kind != LegKind.CONFERENCE) & (outcome_leg != LegOutcome.DECLINED)]
+    overlap = legs["overlap"][connected]
+    transfers = int(kind.size)
+    return {
+        "offered": float(offered),
+        "answered": float(answered),
+        "abandoned": float(abandoned),
+        "abandon_rate": abandoned / offered if offered else math.nan,
+        "service_level": within / resolved if resolved else math.nan,
+        "wait_mean": _nan_stat(waits, "mean"),
+        "wait_p50": _nan_stat(waits, "p50"),
+        "wait_p90": _nan_stat(waits, "p90"),
+        "wait_p95": _nan_stat(waits, "p95"),
+        "transfers": float(transfers),
+        "transfer_rate": transfers / answered if answered else math.nan,
+        "transfer_wait_mean": _nan_stat(transfer_wait, "mean"),
+        "transfer_wait_p90": _nan_stat(transfer_wait, "p90"),
+        "handoff_gap_mean": _nan_stat(handoff, "mean"),
+        "handoff_gap_p90": _nan_stat(handoff, "p90"),
+        "handoff_gap_p95": _nan_stat(handoff, "p95"),
+        "conference_overlap_mean": _nan_stat(overlap, "mean"),
+        "session_time_mean": _nan_stat((end - arrival)[ended], "mean"),
+    }
+
+
+def _agent_metrics(start: np.ndarray, end: np.ndarray, state: np.ndarray, held: np.ndarray,
+                   max_chats: np.ndarray) -> Metrics:
+    staffed = state != AgentState.OFFLINE
+    length = end - start
+    staffed_time = float(length[staffed].sum())
+    slot_time = float((length * max_chats)[staffed].sum())
+    held_time = float((length * held).sum())
+    busy_time = float(length[staffed & (held > 0)].sum())
+    return {
+        "utilization": held_time / slot_time if slot_time else math.nan,
+        "occupancy": busy_time / staffed_time if staffed_time else math.nan,
+    }
+
+
+def replication_metrics(records: Records, thresholds: Mapping[str, float]) -> ReplicationMetrics:
+    """All metrics of one replication; ``thresholds`` is the service-level threshold per
+    directory name."""
+    r = records
+    arrival = np.frombuffer(r.chat_arrival, dtype=float)
+    measured = arrival >= r.warmup
+    directory = np.frombuffer(r.chat_directory, dtype=np.int64)[measured]
+    chat_ids = np.frombuffer(r.chat_id, dtype=np.int64)
+    threshold_by_index = np.array([thresholds[d] for d in r.directories], dtype=float)
+    chats = {
+        "arrival": arrival[measured],
+        "connect": np.frombuffer(r.chat_connect, dtype=float)[measured],
+        "end": np.frombuffer(r.chat_end, dtype=float)[measured],
+        "outcome": np.frombuffer(r.chat_outcome, dtype=np.int8)[measured],
+        "threshold": threshold_by_index[directory] if directory.size else np.zeros(0),
+    }
+    measured_ids = chat_ids[measured]
+    leg_chat = np.frombuffer(r.leg_chat, dtype=np.int64)
+    leg_measured = np.isin(leg_chat, measured_ids, assume_unique=False)
+    legs = {
+        "kind": np.frombuffer(r.leg_kind, dtype=np.int8)[leg_measured],
+        "outcome": np.frombuffer(r.leg_outcome, dtype=np.int8)[leg_measured],
+        "requested": np.frombuffer(r.leg_requested, dtype=float)[leg_measured],
+        "connected": np.frombuffer(r.leg_connected, dtype=float)[leg_measured],
+        "gap": np.frombuffer(r.leg_handoff_gap, dtype=float)[leg_measured],
+        "overlap": np.frombuffer(r.leg_overlap, dtype=float)[leg_measured],
+    }
+    leg_source = np.frombuffer(r.leg_source, dtype=np.int64)[leg_measured]
+
+    overall = _chat_metrics(**chats, legs=legs)
+    per_directory: dict[str, Metrics] = {}
+    for index, name in enumerate(r.directories):
+        mask = directory == index
+        leg_mask = leg_source == index
+        per_directory[name] = _chat_metrics(
+            **{k: v[mask] for k, v in chats.items()},
+            legs={k: v[leg_mask] for k, v in legs.items()},
+        )
+
+    # agent intervals clipped to the measured window
+    start = np.clip(np.frombuffer(r.interval_start, dtype=float), r.warmup, r.duration)
+    end = np.clip(np.frombuffer(r.interval_end, dtype=float), r.warmup, r.duration)
+    agent = np.frombuffer(r.interval_agent, dtype=np.int64)
+    agent_group = np.asarray(r.agent_group, dtype=np.int64)
+    group_of = agent_group[agent] if agent.size else np.zeros(0, dtype=np.int64)
+    max_chats = np.asarray(r.group_max_chats, dtype=float)[group_of] if agent.size else \
+        np.zeros(0)
+    state = np.frombuffer(r.interval_state, dtype=np.int8)
+    held = np.frombuffer(r.interval_held, dtype=np.int8).astype(float)
+    per_group: dict[str, Metrics] = {}
+    for index, name in enumerate(r.groups):
+        mask = group_of == index
+        per_group[name] = _agent_metrics(start[mask], end[mask], state[mask], held[mask],
+                                         max_chats[mask])
+    overall.update(_agent_metrics(start, end, state, held, max_chats))
+    # Directories carry chat metrics only: an agent may serve several directories.
+    return ReplicationMetrics(overall, per_directory, per_group)
+
+
+# --------------------------------------------------------------------------- across replications
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A metric's mean across replications with its 95% confidence interval."""
+
+    mean: float
+    ci_low: float
+    ci_high: float
+    n: int = 0
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {k: _json_number(getattr(self, k)) for k in ("mean", "ci_low", "ci_high")}
+
+    @property
+    def half_width(self) -> float:
+        return (self.ci_high - self.ci_low) / 2
+
+
+def _json_number(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def estimate(samples: Sequence[float], confidence: float = 0.95) -> Estimate:
+    """Mean and Student-t interval of i.i.d. samples (NaN samples are left out)."""
+    values = np.asarray([v for v in samples if not math.isnan(v)], dtype=float)
+    n = values.size
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0)
+    mean = float(values.mean())
+    if n == 1:
+        return Estimate(mean, math.nan, math.nan, 1)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / math.sqrt(n))
+    return Estimate(mean, mean - half, mean + half, n)
+
+
+def summarise(per_replication: Iterable[Metrics]) -> dict[str, Estimate]:
+    """Estimate every metric present in the replications' rows, in the canonical order."""
+    rows = list(per_replication)
+    names = [name for name in METRICS if rows and name in rows[0]]
+    return {name: estimate([row[name] for row in rows]) for name in names}
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def chats_frame(records: Records) -> pd.DataFrame:
+    """One row per chat (R13): where it arrived, when, whether answered, how it ended."""
+    r = records
+    directories = pd.Categorical.from_codes(
+        np.frombuffer(r.chat_directory, dtype=np.int64), categories=list(r.directories))
+    final = pd.Categorical.from_codes(
+        np.frombuffer(r.chat_final_directory, dtype=np.int64), categories=list(r.directories))
+    outcome = pd.Categorical.from_codes(
+        np.frombuffer(r.chat_outcome, dtype=np.int8).astype(np.int64),
+        categories=[o.name.lower() for o in Outcome])
+    arrival = np.frombuffer(r.chat_arrival, dtype=float)
+    connect = np.frombuffer(r.chat_connect, dtype=float)
+    end = np.frombuffer(r.chat_end, dtype=float)
+    frame = pd.DataFrame({
+        "replication": np.full(arrival.size, r.replication, dtype=np.int64),
+        "chat": np.frombuffer(r.chat_id, dtype=np.int64),
+        "directory": directories,
+        "arrival": arrival,
+        "answered": ~np.isnan(connect),
+        "connect": connect,
+        "wait": connect - arrival,
+        "end": end,
+        "outcome": outcome,
+        "transfers": np.frombuffer(r.chat_transfers, dtype=np.int64),
+        "final_directory": final,
+        "measured": arrival >= r.warmup,
+    })
+    return frame.sort_values(["replication", "chat"], ignore_index=True)
+
+
+def transfers_frame(records: Records) -> pd.DataFrame:
+    """One row per transfer or conference leg."""
+    r = records
+    target_dir = np.frombuffer(r.leg_target_directory, dtype=np.int64)
+    target_group = np.frombuffer(r.leg_target_group, dtype=np.int64)
+    names_d = np.array(list(r.directories) + [""], dtype=object)
+    names_g = np.array(list(r.groups) + [""], dtype=object)
+    target = np.where(target_dir >= 0, names_d[target_dir], names_g[target_group])
+    requested = np.frombuffer(r.leg_requested, dtype=float)
+    connected = np.frombuffer(r.leg_connected, dtype=float)
+    return pd.DataFrame({
+        "replication": np.full(requested.size, r.replication, dtype=np.int64),
+        "chat": np.frombuffer(r.leg_chat, dtype=np.int64),
+        "kind": pd.Categorical.from_codes(
+            np.frombuffer(r.leg_kind, dtype=np.int8).astype(np.int64),
+            categories=[k.name.lower() for k in LegKind]),
+        "source": pd.Categorical.from_codes(
+            np.frombuffer(r.leg_source, dtype=np.int64), categories=list(r.directories)),
+        "target": target.astype(str),
+        "target_type": np.where(target_dir >= 0, "directory", "group"),
+        "requested": requested,
+        "connected": connected,
+        "transfer_wait": connected - requested,
+        "inviter_left": np.frombuffer(r.leg_inviter_left, dtype=float),
+        "closed": np.frombuffer(r.leg_closed, dtype=float),
+        "outcome": pd.Categorical.from_codes(
+            np.frombuffer(r.leg_outcome, dtype=np.int8).astype(np.int64),
+            categories=[o.name.lower() for o in LegOutcome]),
+        "handoff_gap": np.frombuffer(r.leg_handoff_gap, dtype=float),
+        "overlap": np.frombuffer(r.leg_overlap, dtype=float),
+    })
+
+
+def agents_frame(records: Records) -> pd.DataFrame:
+    """One row per agent state interval: state and held slots between start and end."""
+    r = records
+    agent = np.frombuffer(r.interval_agent, dtype=np.int64)
+    group_codes = np.asarray(r.agent_group, dtype=np.int64)
+    member = np.asarray(r.agent_member, dtype=np.int64)
+    group = group_codes[agent] if agent.size else np.zeros(0, dtype=np.int64)
+    start = np.frombuffer(r.interval_start, dtype=float)
+    return pd.DataFrame({
+        "replication": np.full(start.size, r.replication, dtype=np.int64),
+        "agent": agent,
+        "group": pd.Categorical.from_codes(group, categories=list(r.groups)),
+        "member": member[agent] if agent.size else np.zeros(0, dtype=np.int64),
+        "start": start,
+        "end": np.frombuffer(r.interval_end, dtype=float),
+        "state": pd.Categorical.from_codes(
+            np.frombuffer(r.interval_state, dtype=np.int8).astype(np.int64),
+            categories=[s.name.lower() for s in AgentState]),
+        "held": np.frombuffer(r.interval_held, dtype=np.int8).astype(np.int64),
+        "max_chats": np.asarray(r.group_max_chats, dtype=np.int64)[group]
+        if agent.size else np.zeros(0, dtype=np.int64),
+    })
+
+
+def events_frame(records: Records) -> pd.DataFrame:
+    """The event log: one row per thing that happened to a chat or an agent."""
+    r = records
+    directory = np.frombuffer(r.event_directory, dtype=np.int64)
+    names = np.array(list(r.directories) + [""], dtype=object)
+    time = np.frombuffer(r.event_time, dtype=float)
+    return pd.DataFrame({
+        "replication": np.full(time.size, r.replication, dtype=np.int64),
+        "time": time,
+        "chat": np.frombuffer(r.event_chat, dtype=np.int64),
+        "event": pd.Categorical.from_codes(
+            np.frombuffer(r.event_kind, dtype=np.int8).astype(np.int64),
+            categories=[k.name.lower() for k in EventKind]),
+        "agent": np.frombuffer(r.event_agent, dtype=np.int64),
+        "directory": names[directory].astype(str),
+    })
+
+
+TABLES = {
+    "chats": chats_frame,
+    "transfers": transfers_frame,
+    "agents": agents_frame,
+    "events": events_frame,
+}
+
+
+@dataclass
+class Summary:
+    """Estimates overall, per directory and per agent group."""
+
+    overall: dict[str, Estimate]
+    directories: dict[str, dict[str, Estimate]] = field(default_factory=dict)
+    groups: dict[str, dict[str, Estimate]] = field(default_factory=dict)
+
+    @classmethod
+    def from_replications(cls, runs: Sequence[ReplicationMetrics]) -> Summary:
+        directories = list(runs[0].directories) if runs else []
+        groups = list(runs[0].groups) if runs else []
+        return cls(
+            overall=summarise(run.overall for run in runs),
+            directories={d: summarise(run.directories[d] for run in runs) for d in directories},
+            groups={g: summarise(run.groups[g] for run in runs) for g in groups},
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "metrics": {k: v.as_dict() for k, v in self.overall.items()},
+            "directories": {d: {k: v.as_dict() for k, v in m.items()}
+                            for d, m in self.directories.items()},
+            "groups": {g: {k: v.as_dict() for k, v in m.items()} for g, m in self.groups.items()},
+        }
+
+    def frame(self) -> pd.DataFrame:
+        """Long table: scope, name, metric, mean, ci_low, ci_high."""
+        rows = []
+        for scope, name, metrics in (
+            [("overall", "all", self.overall)]
+            + [("directory", d, m) for d, m in self.directories.items()]
+            + [("group", g, m) for g, m in self.groups.items()]
+        ):
+            for metric, value in metrics.items():
+                rows.append({"scope": scope, "name": name, "metric": metric,
+                             "mean": value.mean, "ci_low": value.ci_low,
+                             "ci_high": value.ci_high, "replications": value.n})
+        return pd.DataFrame(rows)
+
+    def lookup(self, path: str) -> Estimate:
+        """``service_level``, ``directories.sales.wait_p90`` or ``groups.team.utilization``."""
+        parts = path.split(".")
+        if len(parts) == 1:
+            return self.overall[parts[0]]
+        scope, name, metric = parts
+        table = {"directories": self.directories, "groups": self.groups}[scope]
+        return table[name][metric]
