@@ -48,15 +48,21 @@ class Replication:
     runtime_s: float
 
 
-def run_one(scenario: Scenario, replication: int, seed: int, record_events: bool = True,
-            keep_records: bool = True) -> Replication:
+def run_one(
+    scenario: Scenario,
+    replication: int,
+    seed: int,
+    record_events: bool = True,
+    keep_records: bool = True,
+) -> Replication:
     """Simulate replication ``replication`` and compute its metrics (picklable task)."""
     started = time.perf_counter()
     records = run_replication(scenario, replication, seed, record_events)
     thresholds = {name: d.service_level for name, d in scenario.directories.items()}
     metrics = replication_metrics(records, thresholds)
-    return Replication(replication, records if keep_records else None, metrics,
-                       time.perf_counter() - started)
+    return Replication(
+        replication, records if keep_records else None, metrics, time.perf_counter() - started
+    )
 
 
 def _run_task(args: tuple[Scenario, int, int, bool, bool]) -> Replication:
@@ -80,8 +86,9 @@ def _pool(workers: int) -> Executor:
 
 
 def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
+    return (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
 
 
 def simulate(
@@ -107,8 +114,9 @@ def simulate(
     workers = default_workers() if workers is None else max(1, workers)
     tasks = [(scenario, r, seed, record_events, keep_records) for r in range(replications)]
     if executor is None:
-        executor = _serial if workers == 1 or replications == 1 else _pool(
-            min(workers, replications))
+        executor = (
+            _serial if workers == 1 or replications == 1 else _pool(min(workers, replications))
+        )
     started = time.perf_counter()
     done: list[Replication] = []
     for replication in executor(tasks):
@@ -194,8 +202,15 @@ class Results:
             scopes += [("group", g, m) for g, m in run.groups.items()]
             for scope, name, metrics in scopes:
                 for metric, value in metrics.items():
-                    rows.append({"replication": index, "scope": scope, "name": name,
-                                 "metric": metric, "value": value})
+                    rows.append(
+                        {
+                            "replication": index,
+                            "scope": scope,
+                            "name": name,
+                            "metric": metric,
+                            "value": value,
+                        }
+                    )
         return pd.DataFrame(rows, columns=["replication", "scope", "name", "metric", "value"])
 
     def header(self) -> dict[str, Any]:

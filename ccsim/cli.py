@@ -34,8 +34,10 @@ stderr = Console(stderr=True)
 ScenarioPath = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override one value: path=value (repeatable), "
-                 "e.g. --set agents.sales_team.count=12."),
+    typer.Option(
+        "--set",
+        help="Override one value: path=value (repeatable), e.g. --set agents.sales_team.count=12.",
+    ),
 ]
 
 
@@ -49,8 +51,9 @@ def load_or_exit(path: Path, overrides: list[str] | None) -> Scenario:
     try:
         return load_scenario(path, overrides or [])
     except ScenarioError as error:
-        stderr.print(f"[bold red]error:[/] {error.source} is not a valid scenario:",
-                     highlight=False)
+        stderr.print(
+            f"[bold red]error:[/] {error.source} is not a valid scenario:", highlight=False
+        )
         for problem in error.problems:
             stderr.print(f"  - {problem}", highlight=False, markup=False)
         raise typer.Exit(2) from None
@@ -64,8 +67,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """ccsim: discrete-event simulation of chat contact centers."""
 
@@ -75,26 +82,33 @@ def validate(scenario: ScenarioPath, set_: SetOption = None) -> None:
     """Check a scenario file without running it."""
     loaded = load_or_exit(scenario, set_)
     groups = ", ".join(f"{n} ({g.size})" for n, g in loaded.agents.items())
-    stdout.print(f"{scenario}: valid scenario {loaded.name!r}: "
-                 f"{len(loaded.directories)} directories, agent groups {groups}, "
-                 f"{len(loaded.transfers)} transfer rules", highlight=False)
+    stdout.print(
+        f"{scenario}: valid scenario {loaded.name!r}: "
+        f"{len(loaded.directories)} directories, agent groups {groups}, "
+        f"{len(loaded.transfers)} transfer rules",
+        highlight=False,
+    )
 
 
 @app.command()
 def run(
     scenario: ScenarioPath,
-    replications: Annotated[int | None, typer.Option("--replications", "-n", min=1,
-                            help="Replications (default: the scenario's).")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")
-                    ] = None,
+    replications: Annotated[
+        int | None,
+        typer.Option("--replications", "-n", min=1, help="Replications (default: the scenario's)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")] = None,
     set_: SetOption = None,
-    out: Annotated[Path | None, typer.Option(help="Write summary.json, scenario and tables "
-                                             "to this folder.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Table format for --out: csv or "
-                                     "parquet.")] = "csv",
+    out: Annotated[
+        Path | None, typer.Option(help="Write summary.json, scenario and tables to this folder.")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Table format for --out: csv or parquet.")
+    ] = "csv",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    workers: Annotated[int | None, typer.Option(min=1, help="Parallel worker processes "
-                       "(default: all cores).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Parallel worker processes (default: all cores).")
+    ] = None,
     events: Annotated[bool, typer.Option(help="Keep the event log.")] = True,
 ) -> None:
     """Run a scenario and print its metrics with 95% confidence intervals."""
@@ -106,8 +120,14 @@ def run(
         except ImportError:
             fail("--format parquet needs pyarrow: pip install 'ccsim[parquet]'")
     loaded = load_or_exit(scenario, set_)
-    results = simulate(loaded, replications=replications, seed=seed, workers=workers,
-                       record_events=events, keep_records=out is not None)
+    results = simulate(
+        loaded,
+        replications=replications,
+        seed=seed,
+        workers=workers,
+        record_events=events,
+        keep_records=out is not None,
+    )
     if out is not None:
         from ccsim.output import write_results
 
@@ -149,23 +169,33 @@ def format_interval(metric: str, estimate: Estimate) -> str:
     return f"[{format_value(metric, estimate.ci_low)}, {format_value(metric, estimate.ci_high)}]"
 
 
-DIRECTORY_COLUMNS = ("offered", "abandon_rate", "service_level", "wait_mean", "wait_p90",
-                     "transfer_rate", "handoff_gap_mean")
+DIRECTORY_COLUMNS = (
+    "offered",
+    "abandon_rate",
+    "service_level",
+    "wait_mean",
+    "wait_p90",
+    "transfer_rate",
+    "handoff_gap_mean",
+)
 
 
 def print_summary(results: Results) -> None:
     summary = results.summary_table
     scenario = results.scenario
-    title = (f"{scenario.name}: {results.replications} replication"
-             f"{'s' if results.replications != 1 else ''}, seed {results.seed}, "
-             f"{results.runtime_s:.1f}s")
+    title = (
+        f"{scenario.name}: {results.replications} replication"
+        f"{'s' if results.replications != 1 else ''}, seed {results.seed}, "
+        f"{results.runtime_s:.1f}s"
+    )
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     table.add_column("mean", justify="right")
     table.add_column("95% CI", justify="right")
     for metric, estimate in summary.overall.items():
-        table.add_row(metric, format_value(metric, estimate.mean), format_interval(metric,
-                                                                                   estimate))
+        table.add_row(
+            metric, format_value(metric, estimate.mean), format_interval(metric, estimate)
+        )
     stdout.print(table)
     if len(summary.directories) > 0:
         by_directory = Table(title="per directory (means)", title_justify="left")
@@ -173,8 +203,9 @@ def print_summary(results: Results) -> None:
         for metric in DIRECTORY_COLUMNS:
             by_directory.add_column(metric, justify="right")
         for name, metrics in summary.directories.items():
-            by_directory.add_row(name, *(format_value(m, metrics[m].mean)
-                                         for m in DIRECTORY_COLUMNS))
+            by_directory.add_row(
+                name, *(format_value(m, metrics[m].mean) for m in DIRECTORY_COLUMNS)
+            )
         stdout.print(by_directory)
     if summary.groups:
         by_group = Table(title="per agent group", title_justify="left")
@@ -185,13 +216,18 @@ def print_summary(results: Results) -> None:
         for name, metrics in summary.groups.items():
             cells: list[str] = []
             for metric in ("utilization", "occupancy"):
-                cells += [format_value(metric, metrics[metric].mean),
-                          format_interval(metric, metrics[metric])]
+                cells += [
+                    format_value(metric, metrics[metric].mean),
+                    format_interval(metric, metrics[metric]),
+                ]
             by_group.add_row(name, *cells)
         stdout.print(by_group)
     if results.replications == 1:
         stdout.print("(one replication: no confidence intervals; use -n for more)")
 
+
+# Commands defined in other modules register themselves here, one import each:
+# (keep this list sorted; each module calls ``app.command()`` on its functions)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

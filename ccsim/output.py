@@ -43,8 +43,9 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def write_results(results: Results, out: str | Path, fmt: Format = "csv",
-                  tables: bool = True) -> Path:
+def write_results(
+    results: Results, out: str | Path, fmt: Format = "csv", tables: bool = True
+) -> Path:
     """Write ``results`` to the folder ``out`` (replacing it whole if it exists)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -52,9 +53,11 @@ def write_results(results: Results, out: str | Path, fmt: Format = "csv",
     try:
         header = results.header()
         (staging / "summary.json").write_text(
-            json.dumps(_clean(results.to_dict()), indent=2) + "\n")
+            json.dumps(_clean(results.to_dict()), indent=2) + "\n"
+        )
         (staging / "scenario.yaml").write_text(
-            yaml.safe_dump(header["scenario"], sort_keys=False, allow_unicode=True))
+            yaml.safe_dump(header["scenario"], sort_keys=False, allow_unicode=True)
+        )
         _write_table(results.per_replication(), staging / "replications", "csv", header)
         if tables and (results.records or results.loaded_tables):
             for name in TABLES:
@@ -80,8 +83,9 @@ def _write_table(frame: pd.DataFrame, stem: Path, fmt: Format, header: dict[str,
         import pyarrow.parquet as pq
 
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               b"ccsim": meta.encode()})
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), b"ccsim": meta.encode()}
+        )
         pq.write_table(table, stem.with_suffix(".parquet"))
         return
     with stem.with_suffix(".csv").open("w", newline="") as handle:
@@ -114,10 +118,15 @@ def load_results(folder: str | Path) -> Results:
         directories: dict[str, dict[str, float]] = {}
         groups: dict[str, dict[str, float]] = {}
         for scope, name, metric, value in rows[["scope", "name", "metric", "value"]].itertuples(
-                index=False):
-            target = (overall if scope == "overall"
-                      else directories.setdefault(name, {}) if scope == "directory"
-                      else groups.setdefault(name, {}))
+            index=False
+        ):
+            target = (
+                overall
+                if scope == "overall"
+                else directories.setdefault(name, {})
+                if scope == "directory"
+                else groups.setdefault(name, {})
+            )
             target[metric] = float(value)
         runs.append(ReplicationMetrics(overall, directories, groups))
     loaded = {}

@@ -55,8 +55,9 @@ AGENT_METRICS = ("utilization", "occupancy")
 METRICS = CHAT_METRICS + AGENT_METRICS
 COUNT_METRICS = frozenset({"offered", "answered", "abandoned", "transfers"})
 TIME_METRICS = frozenset(
-    m for m in METRICS if m.startswith(("wait", "transfer_wait", "handoff", "conference",
-                                        "session"))
+    m
+    for m in METRICS
+    if m.startswith(("wait", "transfer_wait", "handoff", "conference", "session"))
 )
 RATIO_METRICS = frozenset(METRICS) - COUNT_METRICS - TIME_METRICS
 
@@ -91,8 +92,11 @@ def _chat_metrics(
     offered = arrival.size
     answered_mask = ~np.isnan(connect)
     waits = connect[answered_mask] - arrival[answered_mask]
-    abandoned = int(np.count_nonzero((outcome == Outcome.ABANDONED)
-                                     | (outcome == Outcome.ABANDONED_IN_TRANSFER)))
+    abandoned = int(
+        np.count_nonzero(
+            (outcome == Outcome.ABANDONED) | (outcome == Outcome.ABANDONED_IN_TRANSFER)
+        )
+    )
     still_waiting = (outcome == Outcome.OPEN) & ~answered_mask
     resolved = offered - int(np.count_nonzero(still_waiting))
     within = int(np.count_nonzero(waits <= threshold[answered_mask]))
@@ -126,8 +130,9 @@ def _chat_metrics(
     }
 
 
-def _agent_metrics(start: np.ndarray, end: np.ndarray, state: np.ndarray, held: np.ndarray,
-                   max_chats: np.ndarray) -> Metrics:
+def _agent_metrics(
+    start: np.ndarray, end: np.ndarray, state: np.ndarray, held: np.ndarray, max_chats: np.ndarray
+) -> Metrics:
     staffed = state != AgentState.OFFLINE
     length = end - start
     staffed_time = float(length[staffed].sum())
@@ -185,15 +190,15 @@ def replication_metrics(records: Records, thresholds: Mapping[str, float]) -> Re
     agent = np.frombuffer(r.interval_agent, dtype=np.int64)
     agent_group = np.asarray(r.agent_group, dtype=np.int64)
     group_of = agent_group[agent] if agent.size else np.zeros(0, dtype=np.int64)
-    max_chats = np.asarray(r.group_max_chats, dtype=float)[group_of] if agent.size else \
-        np.zeros(0)
+    max_chats = np.asarray(r.group_max_chats, dtype=float)[group_of] if agent.size else np.zeros(0)
     state = np.frombuffer(r.interval_state, dtype=np.int8)
     held = np.frombuffer(r.interval_held, dtype=np.int8).astype(float)
     per_group: dict[str, Metrics] = {}
     for index, name in enumerate(r.groups):
         mask = group_of == index
-        per_group[name] = _agent_metrics(start[mask], end[mask], state[mask], held[mask],
-                                         max_chats[mask])
+        per_group[name] = _agent_metrics(
+            start[mask], end[mask], state[mask], held[mask], max_chats[mask]
+        )
     overall.update(_agent_metrics(start, end, state, held, max_chats))
     # Directories carry chat metrics only: an agent may serve several directories.
     return ReplicationMetrics(overall, per_directory, per_group)
@@ -250,29 +255,34 @@ def chats_frame(records: Records) -> pd.DataFrame:
     """One row per chat (R13): where it arrived, when, whether answered, how it ended."""
     r = records
     directories = pd.Categorical.from_codes(
-        np.frombuffer(r.chat_directory, dtype=np.int64), categories=list(r.directories))
+        np.frombuffer(r.chat_directory, dtype=np.int64), categories=list(r.directories)
+    )
     final = pd.Categorical.from_codes(
-        np.frombuffer(r.chat_final_directory, dtype=np.int64), categories=list(r.directories))
+        np.frombuffer(r.chat_final_directory, dtype=np.int64), categories=list(r.directories)
+    )
     outcome = pd.Categorical.from_codes(
         np.frombuffer(r.chat_outcome, dtype=np.int8).astype(np.int64),
-        categories=[o.name.lower() for o in Outcome])
+        categories=[o.name.lower() for o in Outcome],
+    )
     arrival = np.frombuffer(r.chat_arrival, dtype=float)
     connect = np.frombuffer(r.chat_connect, dtype=float)
     end = np.frombuffer(r.chat_end, dtype=float)
-    frame = pd.DataFrame({
-        "replication": np.full(arrival.size, r.replication, dtype=np.int64),
-        "chat": np.frombuffer(r.chat_id, dtype=np.int64),
-        "directory": directories,
-        "arrival": arrival,
-        "answered": ~np.isnan(connect),
-        "connect": connect,
-        "wait": connect - arrival,
-        "end": end,
-        "outcome": outcome,
-        "transfers": np.frombuffer(r.chat_transfers, dtype=np.int64),
-        "final_directory": final,
-        "measured": arrival >= r.warmup,
-    })
+    frame = pd.DataFrame(
+        {
+            "replication": np.full(arrival.size, r.replication, dtype=np.int64),
+            "chat": np.frombuffer(r.chat_id, dtype=np.int64),
+            "directory": directories,
+            "arrival": arrival,
+            "answered": ~np.isnan(connect),
+            "connect": connect,
+            "wait": connect - arrival,
+            "end": end,
+            "outcome": outcome,
+            "transfers": np.frombuffer(r.chat_transfers, dtype=np.int64),
+            "final_directory": final,
+            "measured": arrival >= r.warmup,
+        }
+    )
     return frame.sort_values(["replication", "chat"], ignore_index=True)
 
 
@@ -281,32 +291,37 @@ def transfers_frame(records: Records) -> pd.DataFrame:
     r = records
     target_dir = np.frombuffer(r.leg_target_directory, dtype=np.int64)
     target_group = np.frombuffer(r.leg_target_group, dtype=np.int64)
-    names_d = np.array(list(r.directories) + [""], dtype=object)
-    names_g = np.array(list(r.groups) + [""], dtype=object)
+    names_d = np.array([*list(r.directories), ""], dtype=object)
+    names_g = np.array([*list(r.groups), ""], dtype=object)
     target = np.where(target_dir >= 0, names_d[target_dir], names_g[target_group])
     requested = np.frombuffer(r.leg_requested, dtype=float)
     connected = np.frombuffer(r.leg_connected, dtype=float)
-    return pd.DataFrame({
-        "replication": np.full(requested.size, r.replication, dtype=np.int64),
-        "chat": np.frombuffer(r.leg_chat, dtype=np.int64),
-        "kind": pd.Categorical.from_codes(
-            np.frombuffer(r.leg_kind, dtype=np.int8).astype(np.int64),
-            categories=[k.name.lower() for k in LegKind]),
-        "source": pd.Categorical.from_codes(
-            np.frombuffer(r.leg_source, dtype=np.int64), categories=list(r.directories)),
-        "target": target.astype(str),
-        "target_type": np.where(target_dir >= 0, "directory", "group"),
-        "requested": requested,
-        "connected": connected,
-        "transfer_wait": connected - requested,
-        "inviter_left": np.frombuffer(r.leg_inviter_left, dtype=float),
-        "closed": np.frombuffer(r.leg_closed, dtype=float),
-        "outcome": pd.Categorical.from_codes(
-            np.frombuffer(r.leg_outcome, dtype=np.int8).astype(np.int64),
-            categories=[o.name.lower() for o in LegOutcome]),
-        "handoff_gap": np.frombuffer(r.leg_handoff_gap, dtype=float),
-        "overlap": np.frombuffer(r.leg_overlap, dtype=float),
-    })
+    return pd.DataFrame(
+        {
+            "replication": np.full(requested.size, r.replication, dtype=np.int64),
+            "chat": np.frombuffer(r.leg_chat, dtype=np.int64),
+            "kind": pd.Categorical.from_codes(
+                np.frombuffer(r.leg_kind, dtype=np.int8).astype(np.int64),
+                categories=[k.name.lower() for k in LegKind],
+            ),
+            "source": pd.Categorical.from_codes(
+                np.frombuffer(r.leg_source, dtype=np.int64), categories=list(r.directories)
+            ),
+            "target": target.astype(str),
+            "target_type": np.where(target_dir >= 0, "directory", "group"),
+            "requested": requested,
+            "connected": connected,
+            "transfer_wait": connected - requested,
+            "inviter_left": np.frombuffer(r.leg_inviter_left, dtype=float),
+            "closed": np.frombuffer(r.leg_closed, dtype=float),
+            "outcome": pd.Categorical.from_codes(
+                np.frombuffer(r.leg_outcome, dtype=np.int8).astype(np.int64),
+                categories=[o.name.lower() for o in LegOutcome],
+            ),
+            "handoff_gap": np.frombuffer(r.leg_handoff_gap, dtype=float),
+            "overlap": np.frombuffer(r.leg_overlap, dtype=float),
+        }
+    )
 
 
 def agents_frame(records: Records) -> pd.DataFrame:
@@ -317,38 +332,45 @@ def agents_frame(records: Records) -> pd.DataFrame:
     member = np.asarray(r.agent_member, dtype=np.int64)
     group = group_codes[agent] if agent.size else np.zeros(0, dtype=np.int64)
     start = np.frombuffer(r.interval_start, dtype=float)
-    return pd.DataFrame({
-        "replication": np.full(start.size, r.replication, dtype=np.int64),
-        "agent": agent,
-        "group": pd.Categorical.from_codes(group, categories=list(r.groups)),
-        "member": member[agent] if agent.size else np.zeros(0, dtype=np.int64),
-        "start": start,
-        "end": np.frombuffer(r.interval_end, dtype=float),
-        "state": pd.Categorical.from_codes(
-            np.frombuffer(r.interval_state, dtype=np.int8).astype(np.int64),
-            categories=[s.name.lower() for s in AgentState]),
-        "held": np.frombuffer(r.interval_held, dtype=np.int8).astype(np.int64),
-        "max_chats": np.asarray(r.group_max_chats, dtype=np.int64)[group]
-        if agent.size else np.zeros(0, dtype=np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "replication": np.full(start.size, r.replication, dtype=np.int64),
+            "agent": agent,
+            "group": pd.Categorical.from_codes(group, categories=list(r.groups)),
+            "member": member[agent] if agent.size else np.zeros(0, dtype=np.int64),
+            "start": start,
+            "end": np.frombuffer(r.interval_end, dtype=float),
+            "state": pd.Categorical.from_codes(
+                np.frombuffer(r.interval_state, dtype=np.int8).astype(np.int64),
+                categories=[s.name.lower() for s in AgentState],
+            ),
+            "held": np.frombuffer(r.interval_held, dtype=np.int8).astype(np.int64),
+            "max_chats": np.asarray(r.group_max_chats, dtype=np.int64)[group]
+            if agent.size
+            else np.zeros(0, dtype=np.int64),
+        }
+    )
 
 
 def events_frame(records: Records) -> pd.DataFrame:
     """The event log: one row per thing that happened to a chat or an agent."""
     r = records
     directory = np.frombuffer(r.event_directory, dtype=np.int64)
-    names = np.array(list(r.directories) + [""], dtype=object)
+    names = np.array([*list(r.directories), ""], dtype=object)
     time = np.frombuffer(r.event_time, dtype=float)
-    return pd.DataFrame({
-        "replication": np.full(time.size, r.replication, dtype=np.int64),
-        "time": time,
-        "chat": np.frombuffer(r.event_chat, dtype=np.int64),
-        "event": pd.Categorical.from_codes(
-            np.frombuffer(r.event_kind, dtype=np.int8).astype(np.int64),
-            categories=[k.name.lower() for k in EventKind]),
-        "agent": np.frombuffer(r.event_agent, dtype=np.int64),
-        "directory": names[directory].astype(str),
-    })
+    return pd.DataFrame(
+        {
+            "replication": np.full(time.size, r.replication, dtype=np.int64),
+            "time": time,
+            "chat": np.frombuffer(r.event_chat, dtype=np.int64),
+            "event": pd.Categorical.from_codes(
+                np.frombuffer(r.event_kind, dtype=np.int8).astype(np.int64),
+                categories=[k.name.lower() for k in EventKind],
+            ),
+            "agent": np.frombuffer(r.event_agent, dtype=np.int64),
+            "directory": names[directory].astype(str),
+        }
+    )
 
 
 TABLES = {
@@ -380,8 +402,9 @@ class Summary:
     def as_dict(self) -> dict[str, Any]:
         return {
             "metrics": {k: v.as_dict() for k, v in self.overall.items()},
-            "directories": {d: {k: v.as_dict() for k, v in m.items()}
-                            for d, m in self.directories.items()},
+            "directories": {
+                d: {k: v.as_dict() for k, v in m.items()} for d, m in self.directories.items()
+            },
             "groups": {g: {k: v.as_dict() for k, v in m.items()} for g, m in self.groups.items()},
         }
 
@@ -394,9 +417,17 @@ class Summary:
             + [("group", g, m) for g, m in self.groups.items()]
         ):
             for metric, value in metrics.items():
-                rows.append({"scope": scope, "name": name, "metric": metric,
-                             "mean": value.mean, "ci_low": value.ci_low,
-                             "ci_high": value.ci_high, "replications": value.n})
+                rows.append(
+                    {
+                        "scope": scope,
+                        "name": name,
+                        "metric": metric,
+                        "mean": value.mean,
+                        "ci_low": value.ci_low,
+                        "ci_high": value.ci_high,
+                        "replications": value.n,
+                    }
+                )
         return pd.DataFrame(rows)
 
     def lookup(self, path: str) -> Estimate:

@@ -99,6 +99,7 @@ class Agent:
     """One agent with ``max_chats`` slots (R2)."""
 
     __slots__ = (
+        "connected",
         "directories",
         "factor",
         "group",
@@ -114,7 +115,6 @@ class Agent:
         "ready",
         "since",
         "slowdown",
-        "connected",
         "state",
     )
 
@@ -141,8 +141,16 @@ class Agent:
 class RuleState:
     """A transfer rule with its random streams."""
 
-    __slots__ = ("at", "consult", "duration", "kind", "leave", "rule", "target_directory",
-                 "target_group")
+    __slots__ = (
+        "at",
+        "consult",
+        "duration",
+        "kind",
+        "leave",
+        "rule",
+        "target_directory",
+        "target_group",
+    )
 
     def __init__(self, rule: Transfer) -> None:
         self.rule = rule
@@ -156,6 +164,8 @@ class Chat:
         "connected_at",
         "directory",
         "ended",
+        "first_decision",
+        "first_work",
         "id",
         "lead",
         "leg",
@@ -170,8 +180,6 @@ class Chat:
         "remaining",
         "rule",
         "transfers",
-        "first_work",
-        "first_decision",
     )
 
     def __init__(self, chat_id: int, directory: DirectoryState, now: float) -> None:
@@ -197,11 +205,25 @@ class Chat:
 class Leg:
     """One transfer or conference in progress (R6-R8)."""
 
-    __slots__ = ("chat", "confirm", "connected", "invitee", "inviter", "inviter_left", "kind",
-                 "requested", "rule", "source", "target_directory", "target_group", "tried")
+    __slots__ = (
+        "chat",
+        "confirm",
+        "connected",
+        "invitee",
+        "inviter",
+        "inviter_left",
+        "kind",
+        "requested",
+        "rule",
+        "source",
+        "target_directory",
+        "target_group",
+        "tried",
+    )
 
-    def __init__(self, chat: Chat, kind: LegKind, inviter: Agent, now: float,
-                 confirm: float) -> None:
+    def __init__(
+        self, chat: Chat, kind: LegKind, inviter: Agent, now: float, confirm: float
+    ) -> None:
         self.chat = chat
         self.confirm = confirm
         self.kind = kind
@@ -265,9 +287,7 @@ class Center:
             state.after_transfer_handle = sampler(
                 spec.handle_time, stream(self.root, "handle_after_transfer", name)
             )
-            state.first_decision = uniform_sampler(
-                stream(self.root, "transfer_decision", name)
-            )
+            state.first_decision = uniform_sampler(stream(self.root, "transfer_decision", name))
             state.after_transfer_decision = uniform_sampler(
                 stream(self.root, "decision_after_transfer", name)
             )
@@ -337,8 +357,13 @@ class Center:
 
         return schedule
 
-    def _log(self, kind: EventKind, chat: Chat | None, agent: Agent | None,
-             directory: DirectoryState | None) -> None:
+    def _log(
+        self,
+        kind: EventKind,
+        chat: Chat | None,
+        agent: Agent | None,
+        directory: DirectoryState | None,
+    ) -> None:
         if not self.record_events:
             return
         r = self.records
@@ -448,7 +473,7 @@ class Center:
         agent.state = CLOSING if agent.held else OFFLINE
         self._refresh(agent)
 
-    # ------------------------------------------------------------------ R1-R5: queue, routing, offers
+    # ------------------------------------------------------------ R1-R5: queue, routing, offers
 
     def _arrive(self, directory: DirectoryState) -> None:
         """R1: a new chat; its first-leg draws are taken now, in arrival order (CRN)."""
@@ -556,8 +581,13 @@ class Center:
             self._schedule(directory.ramp_up, self._ramp_tick, agent)
         self._alert(chat, agent, self._accept_offer, self._offer_missed)
 
-    def _alert(self, chat: Chat, agent: Agent, accepted: Callable[[Chat, Agent], None],
-               missed: Callable[[Chat, Agent], None]) -> None:
+    def _alert(
+        self,
+        chat: Chat,
+        agent: Agent,
+        accepted: Callable[[Chat, Agent], None],
+        missed: Callable[[Chat, Agent], None],
+    ) -> None:
         """R4: the agent answers after a response time, or misses the alert (rejects it or
         lets the no-answer timeout pass) and goes Not Ready."""
         group = agent.group
@@ -565,21 +595,23 @@ class Center:
         no_answer = group.no_answer is not None and group.no_answer() < self.no_answer_probability
         chat.offer_token += 1
         if no_answer or response > self.no_answer_timeout:
-            self._schedule(self.no_answer_timeout, self._alert_missed, chat, agent,
-                           chat.offer_token, missed)
+            self._schedule(
+                self.no_answer_timeout, self._alert_missed, chat, agent, chat.offer_token, missed
+            )
         elif response > 0:
-            self._schedule(response, self._alert_answered, chat, agent, chat.offer_token,
-                           accepted)
+            self._schedule(response, self._alert_answered, chat, agent, chat.offer_token, accepted)
         else:
             accepted(chat, agent)
 
-    def _alert_answered(self, chat: Chat, agent: Agent, token: int,
-                        accepted: Callable[[Chat, Agent], None]) -> None:
+    def _alert_answered(
+        self, chat: Chat, agent: Agent, token: int, accepted: Callable[[Chat, Agent], None]
+    ) -> None:
         if token == chat.offer_token:
             accepted(chat, agent)
 
-    def _alert_missed(self, chat: Chat, agent: Agent, token: int,
-                      missed: Callable[[Chat, Agent], None]) -> None:
+    def _alert_missed(
+        self, chat: Chat, agent: Agent, token: int, missed: Callable[[Chat, Agent], None]
+    ) -> None:
         if token != chat.offer_token:
             return
         chat.offer_token += 1
@@ -671,8 +703,7 @@ class Center:
             work = directory.after_transfer_handle()
             decision = directory.after_transfer_decision()
         rule = None
-        if directory.rules and (self.max_transfers is None
-                                or chat.transfers < self.max_transfers):
+        if directory.rules and (self.max_transfers is None or chat.transfers < self.max_transfers):
             for cumulative, candidate in directory.rules:
                 if decision < cumulative:
                     rule = candidate
@@ -738,8 +769,12 @@ class Center:
             self._schedule(wrap_up, self._wrap_up_over, agent, directory)
         else:
             self._release(agent)
-        if (not chat.participants and chat.queued_in is None and chat.offered_to is None
-                and not chat.ended):
+        if (
+            not chat.participants
+            and chat.queued_in is None
+            and chat.offered_to is None
+            and not chat.ended
+        ):
             self._end(chat, Outcome.COMPLETED)
 
     def _wrap_up_over(self, agent: Agent, directory: DirectoryState) -> None:
@@ -768,8 +803,9 @@ class Center:
         chat.transfers += 1
         self._log(EventKind.TRANSFER, chat, inviter, chat.directory)
         if rule.target_directory is not None:
-            self._directory_transfer(chat, inviter, rule.target_directory, rule.rule.leave,
-                                     rule.rule.confirm)
+            self._directory_transfer(
+                chat, inviter, rule.target_directory, rule.rule.leave, rule.rule.confirm
+            )
             return
         kind = LegKind.CONFERENCE if rule.rule.kind == "conference" else LegKind.AGENT_TRANSFER
         leg = Leg(chat, kind, inviter, self.env.now, rule.rule.confirm)
@@ -779,8 +815,9 @@ class Center:
         chat.leg = leg
         self._invite(chat, leg)
 
-    def _directory_transfer(self, chat: Chat, inviter: Agent, target: DirectoryState,
-                            leave: Any, confirm: float) -> None:
+    def _directory_transfer(
+        self, chat: Chat, inviter: Agent, target: DirectoryState, leave: Any, confirm: float
+    ) -> None:
         """R8: the chat queues in the target directory while the inviter stays connected;
         the inviter leaves on connect (warm), at once, or after a delay (cold)."""
         kind = LegKind.DIRECTORY_WARM if leave == "on_connect" else LegKind.DIRECTORY_COLD
@@ -831,8 +868,7 @@ class Center:
         for agent in group.available:
             if agent in chat.participants or agent in leg.tried:
                 continue
-            if invitee is None or (agent.last_end, agent.held) < (invitee.last_end,
-                                                                  invitee.held):
+            if invitee is None or (agent.last_end, agent.held) < (invitee.last_end, invitee.held):
                 invitee = agent
         if invitee is None:
             self._declined(chat, leg, can_retry=False)
@@ -926,8 +962,9 @@ class Center:
         r.chat_transfers.append(chat.transfers)
         r.chat_final_directory.append(chat.directory.index)
 
-    def _record_leg(self, leg: Leg, closed: float, outcome: LegOutcome, gap: float,
-                    overlap: float) -> None:
+    def _record_leg(
+        self, leg: Leg, closed: float, outcome: LegOutcome, gap: float, overlap: float
+    ) -> None:
         r = self.records
         r.leg_chat.append(leg.chat.id)
         r.leg_kind.append(leg.kind)
@@ -958,7 +995,9 @@ class Center:
 
 
 def run_replication(
-    scenario: Scenario, replication: int = 0, seed: int | None = None,
+    scenario: Scenario,
+    replication: int = 0,
+    seed: int | None = None,
     record_events: bool = True,
 ) -> Records:
     """Simulate one replication of ``scenario``: the model's single entry point.

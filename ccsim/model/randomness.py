@@ -124,7 +124,7 @@ def arrival_times(arrivals: Arrivals, rng: np.random.Generator) -> Iterator[floa
     while True:
         budget = unit()
         while True:
-            start, rate = pieces[index]
+            _start, rate = pieces[index]
             end = ends[index]
             span = end - now
             if rate > 0 and budget < rate * span:
