@@ -1,20 +1,31 @@
 """Read scenario files, apply ``--set`` overrides, and turn every failure into a
 :class:`ScenarioError` whose lines name the field path (``directories.sales.patience.mean:
 must be positive``). Nothing here prints; the CLI decides how to show the error.
+
+Pydantic's own messages are rewritten for people who write YAML: union branches
+(``LeaveAfter``, ``lognormal``) never appear in a path, a value that matches no branch of a
+union gets one line saying what is accepted, unknown keys get a did-you-mean, and bounds and
+types are said plainly ("must be at most 1", "expected a number, got 'abc'").
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
+import re
+import types
+import typing
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
+from pydantic.fields import FieldInfo
 
-from ccsim.scenario.schema import Scenario
+from ccsim.scenario.schema import Arrivals, Constant, Scenario, _duration, _rate
+from ccsim.scenario.units import compact_duration
 
 
 class ScenarioError(ValueError):
@@ -31,44 +42,96 @@ class ScenarioError(ValueError):
         return "\n".join(lines)
 
 
-def load_scenario(
-    path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()
-) -> Scenario:
+# --------------------------------------------------------------------------- reading
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that refuses duplicate keys (YAML would silently keep the last one)."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+            continue
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (first given at line {seen[key] + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
     """Read a YAML scenario, apply overrides (``"a.b=value"`` strings or a mapping)."""
     path = Path(path)
+    source = str(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(["file not found"], source) from None
+    except IsADirectoryError:
+        raise ScenarioError(["is a directory, not a scenario file"], source) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(["not a text (UTF-8) file"], source) from None
     except OSError as error:
-        raise ScenarioError([f"cannot read the file: {error.strerror}"], str(path)) from None
+        raise ScenarioError([f"cannot read the file: {error.strerror}"], source) from None
+    data = parse_yaml(text, source)
+    data = apply_overrides(data, overrides, source)
+    return scenario_from_dict(data, base_dir=path.parent, source=source)
+
+
+def parse_yaml(text: str, source: str = "scenario") -> dict[str, Any]:
+    """Parse the text of a scenario file; the top level must be a mapping."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
-        raise ScenarioError([f"malformed YAML: {where}{problem}"], str(path)) from None
+        raise ScenarioError([f"malformed YAML{where}: {problem}"], source) from None
+    if data is None:
+        raise ScenarioError(
+            ["the file is empty; a scenario needs duration, directories, agents"], source
+        )
     if not isinstance(data, dict):
-        raise ScenarioError(["the file must hold a mapping of keys (name, directories, ...)"],
-                            str(path))
-    data = apply_overrides(data, overrides, str(path))
-    return scenario_from_dict(data, base_dir=path.parent, source=str(path))
+        raise ScenarioError(
+            [
+                "the top level must be a mapping of keys (name, duration, directories, "
+                f"agents, ...), got {_show(data)}"
+            ],
+            source,
+        )
+    return data
 
 
 def scenario_from_dict(
     data: Mapping[str, Any], base_dir: str | Path = ".", source: str = "scenario"
 ) -> Scenario:
     """Validate a plain mapping (as read from YAML) into a :class:`Scenario`."""
+    data = dict(data)
     try:
-        return Scenario.model_validate(dict(data), context={"base_dir": str(base_dir)})
+        return Scenario.model_validate(data, context={"base_dir": str(base_dir)})
     except ValidationError as error:
-        raise ScenarioError(format_validation_error(error), source) from None
+        raise ScenarioError(format_validation_error(error, data), source) from None
+
+
+# --------------------------------------------------------------------------- overrides
 
 
 def parse_override(text: str) -> tuple[str, Any]:
     """Split ``agents.sales.count=12`` into the path and a YAML-typed value."""
     if "=" not in text:
-        raise ScenarioError([f"--set {text!r}: write path=value, e.g. agents.sales.count=12"],
-                            "--set")
+        raise ScenarioError(
+            [f"--set {text!r}: write path=value, e.g. agents.sales_team.count=12"], "--set"
+        )
     path, raw = text.split("=", 1)
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
@@ -80,25 +143,52 @@ def parse_override(text: str) -> tuple[str, Any]:
 def apply_overrides(
     data: Mapping[str, Any], overrides: Iterable[str] | Mapping[str, Any], source: str = "--set"
 ) -> dict[str, Any]:
-    """Return a copy of ``data`` with each dotted path set; list items by index."""
-    pairs = overrides.items() if isinstance(overrides, Mapping) else map(parse_override, overrides)
+    """Return a copy of ``data`` with each dotted path set; list items by index.
+
+    Values are YAML-typed (``count=12`` is an int, ``arrivals=200/h`` a string the rate
+    parser reads). A failure is a :class:`ScenarioError` naming the path and the override.
+    """
+    if isinstance(overrides, Mapping):
+        pairs = [(str(path), value, f"{path}={value}") for path, value in overrides.items()]
+    else:
+        pairs = []
+        for text in overrides:
+            try:
+                path, value = parse_override(text)
+            except ScenarioError as error:
+                raise ScenarioError(error.problems, source) from None
+            pairs.append((path, value, text))
     result = copy.deepcopy(dict(data))
-    for path, value in pairs:
-        set_path(result, path, value)
+    for path, value, text in pairs:
+        try:
+            set_path(result, path, value)
+        except ScenarioError as error:
+            raise ScenarioError([f"{p} (--set {text})" for p in error.problems], source) from None
     return result
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``data[a][b][0]... = value`` for ``path = "a.b.0"``; missing mappings are created."""
+    """Set ``data[a][b][0]... = value`` for ``path = "a.b.0"``.
+
+    Missing mappings are created (a plain value given sub-keys becomes a mapping), except
+    when a missing key below the top level looks like a misspelling of an existing one; list
+    items must exist. Unknown keys at the top level are left to validation, which names them
+    with a did-you-mean.
+    """
     keys = path.split(".")
+    if not path or any(not key for key in keys):
+        raise ScenarioError([f"{path!r}: not a path; write keys joined by dots, e.g. seed"])
     node: Any = data
     for depth, key in enumerate(keys):
         last = depth == len(keys) - 1
         where = ".".join(keys[: depth + 1])
+        parent = ".".join(keys[:depth])
         if isinstance(node, list):
-            if not key.isdigit() or int(key) >= len(node):
-                raise ScenarioError([f"{where}: no item {key} (the list has {len(node)})"],
-                                    "--set")
+            if not key.isdigit():
+                raise ScenarioError([f"{where}: {parent} is a list; use an item number"])
+            if int(key) >= len(node):
+                items = f"items 0-{len(node) - 1}" if node else "no items"
+                raise ScenarioError([f"{where}: no item {key}; {parent} has {items}"])
             if last:
                 node[int(key)] = value
             else:
@@ -106,131 +196,507 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
         elif isinstance(node, dict):
             if last:
                 node[key] = value
-            else:
-                if key not in node or node[key] is None:
-                    node[key] = {}
-                elif not isinstance(node[key], dict | list):
-                    # A plain value (such as a constant duration) being given sub-keys.
-                    node[key] = {}
-                node = node[key]
+                return
+            following = keys[depth + 1]
+            child = node.get(key)
+            if key not in node and depth > 0:
+                close = difflib.get_close_matches(key, [str(k) for k in node], n=1)
+                if close:
+                    raise ScenarioError(
+                        [
+                            f"{where}: no such key (did you mean {close[0]!r}?); to add it, "
+                            f"set it whole: {where}={{...}}"
+                        ]
+                    )
+            if not isinstance(child, dict | list):
+                if following.isdigit():
+                    raise ScenarioError(
+                        [f"{where}: no item {following}; {where} is not a list here"]
+                    )
+                # Missing, empty, or a plain value (such as a constant duration) given sub-keys.
+                child = node[key] = {}
+            node = child
         else:
-            raise ScenarioError([f"{where}: cannot set a key inside {node!r}"], "--set")
+            raise ScenarioError([f"{parent}: is {_show(node)}, cannot set {key!r} inside it"])
 
 
-def format_validation_error(error: ValidationError) -> list[str]:
-    """One readable line per pydantic error, with a did-you-mean for unknown keys."""
+# --------------------------------------------------------------------------- validation errors
+
+
+def format_validation_error(error: ValidationError, data: Any = None) -> list[str]:
+    """Readable lines, one per problem, each starting with the field path.
+
+    ``data`` (the validated input) lets messages show what was written at a union field.
+    """
+    errors = [_walk(item, data) for item in error.errors(include_url=False)]
+    resolved = _resolve(errors, data)
+    # A missing field that an unknown key's did-you-mean names is the same typo: say it once.
+    hinted = {
+        (tuple(err.path[:-1]), _closest(str(err.path[-1]), _fields(err.owner)))
+        for err in resolved
+        if isinstance(err, _Err) and err.item["type"] == "extra_forbidden" and err.path
+    }
     lines: list[str] = []
-    for item in error.errors(include_url=False):
-        location = _location(item["loc"])
-        kind = item["type"]
-        if kind == "extra_forbidden":
-            key = str(item["loc"][-1])
-            known = _known_fields(item["loc"][:-1])
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            if known:
-                hint += f"; allowed: {', '.join(sorted(known))}"
-            lines.append(f"{location}: unknown key{hint}")
+    for err in resolved:
+        if isinstance(err, str):
+            new = [err]
+        elif err.item["type"] == "missing" and (tuple(err.path[:-1]), _last(err)) in hinted:
             continue
-        message = str(item["msg"])
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        if kind == "union_tag_invalid":
-            tag = item.get("ctx", {}).get("tag")
-            expected = item.get("ctx", {}).get("expected_tags", "")
-            message = f"unknown dist {tag!r}; use one of {expected}"
-        elif kind == "missing":
-            message = "required field is missing"
-        elif kind == "greater_than" and item.get("ctx", {}).get("gt") == 0:
-            message = "must be positive"
-        elif kind == "greater_than_equal" and item.get("ctx", {}).get("ge") == 0:
-            message = "must not be negative"
-        for part in message.split("\n"):
-            lines.append(f"{location}: {part}" if location and not _has_path(part) else part)
+        else:
+            new = _message(err)
+        lines += [line for line in new if line not in lines]
     return lines or [str(error)]
 
 
-def _has_path(message: str) -> bool:
-    head = message.split(":", 1)[0]
-    return ":" in message and " " not in head
+def _last(err: _Err) -> str | None:
+    return str(err.path[-1]) if err.path else None
 
 
-def _location(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for part in loc:
-        text = str(part)
-        # Pydantic adds union branch and discriminator names; people never wrote those.
-        if text in {"constant", "exponential", "lognormal", "gamma", "uniform", "empirical",
-                    "ToDirectory", "ToGroup", "LeaveAfter", "DeclineToDirectory",
-                    "function-before[_plain_to_constant(), tagged-union[Constant,Exponential,"
-                    "LogNormal,Gamma,Uniform,Empirical]]"}:
-            continue
-        if text.startswith(("function-", "literal[", "tagged-union[", "str", "int")):
-            continue
-        parts.append(text)
-    return ".".join(parts)
+# ---- walking pydantic's locations along the schema
 
 
-def _known_fields(loc: tuple[Any, ...]) -> list[str]:
-    """The keys allowed at ``loc``, found by walking the schema."""
-    node: Any = Scenario
-    for part in loc:
-        text = str(part)
-        if isinstance(node, _Each):  # a dict key or a list index
-            node = node.item
-        elif isinstance(node, _OneOf):  # pydantic names the union branch it tried
-            node = next((m for m in node.models if text in (m.__name__, _tag(m))), None)
-        elif isinstance(node, type) and issubclass(node, BaseModel):
-            field = node.model_fields.get(text) or next(
-                (f for f in node.model_fields.values() if f.alias == text), None
-            )
-            node = _inner_model(field.annotation) if field is not None else None
-        else:
-            return []
-    if isinstance(node, _OneOf) and len(node.models) == 1:
-        node = node.models[0]
-    if isinstance(node, type) and issubclass(node, BaseModel):
-        return [f.alias or name for name, f in node.model_fields.items()]
-    return []
+@dataclass
+class _Each:
+    """Every value of a ``dict[str, X]`` or item of a ``tuple[X, ...]``."""
+
+    item: Any
+    metadata: list[Any] = field(default_factory=list)
 
 
-def _tag(model: type[BaseModel]) -> str:
-    field = model.model_fields.get("dist")
-    return str(field.default) if field is not None and field.default else ""
+@dataclass
+class _Union:
+    """``A | B | ...``; pydantic names the branch it tried in the location."""
+
+    branches: list[Any]
+    discriminator: str | None = None
+    metadata: list[Any] = field(default_factory=list)
 
 
-def _inner_model(annotation: Any) -> Any:
-    """Describe the models inside ``dict[str, M]``, ``tuple[M, ...]``, ``A | B | None``."""
-    import typing
+@dataclass
+class _Leaf:
+    annotation: Any
+    metadata: list[Any] = field(default_factory=list)
 
+
+@dataclass
+class _Err:
+    item: dict[str, Any]
+    path: list[Any]  # what people wrote: keys and list indexes
+    unions: list[tuple[int, _Union, int]]  # (position in path, union, branch index)
+    node: Any  # schema node at the error
+    owner: Any  # the model whose keys the last path part is among
+    key_error: bool = False
+    done: int = 0  # unions already resolved
+
+
+def _node(annotation: Any, metadata: Iterable[Any] = (), discriminator: Any = None) -> Any:
+    """Describe an annotation: a model class, ``_Each``, ``_Union`` or ``_Leaf``."""
+    meta = list(metadata)
+    while typing.get_origin(annotation) is typing.Annotated:
+        inner, *extras = typing.get_args(annotation)
+        for extra in extras:
+            if isinstance(extra, FieldInfo):
+                meta.extend(extra.metadata)
+                discriminator = discriminator or extra.discriminator
+            else:
+                meta.append(extra)
+        annotation = inner
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if origin is typing.Annotated:
-        return _inner_model(args[0])
+    if origin in (typing.Union, types.UnionType):
+        members = [arg for arg in args if arg is not type(None)]
+        if len(members) == 1:
+            return _node(members[0], meta, discriminator)
+        return _Union(members, discriminator if isinstance(discriminator, str) else None, meta)
     if origin is dict and len(args) == 2:
-        return _Each(_inner_model(args[1]))
-    if origin is tuple and args:
-        return _Each(_inner_model(args[0]))
-    models = [m for m in (_inner_model(arg) for arg in args) if m is not None]
-    flat: list[Any] = []
-    for m in models:
-        flat.extend(m.models if isinstance(m, _OneOf) else [m])
-    if not flat:
-        return None
-    return flat[0] if len(flat) == 1 else _OneOf(flat)
+        return _Each(args[1], meta)
+    if origin in (tuple, list) and args:
+        return _Each(args[0], meta)
+    return _Leaf(annotation, meta)
 
 
-class _Each:
-    """The value model of every key of a dict or item of a tuple."""
-
-    def __init__(self, item: Any) -> None:
-        self.item = item
+def _field_node(info: FieldInfo) -> Any:
+    return _node(info.annotation, info.metadata, info.discriminator)
 
 
-class _OneOf:
-    """The models of a union; the next location part names the branch."""
+def _field(model: type[BaseModel], name: str) -> FieldInfo | None:
+    return model.model_fields.get(name) or next(
+        (f for f in model.model_fields.values() if f.alias == name), None
+    )
 
-    def __init__(self, models: list[Any]) -> None:
-        self.models = models
+
+def _fields(model: Any) -> list[str]:
+    """The keys a model accepts, as written in files (aliases such as ``from``)."""
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or name for name, f in model.model_fields.items()]
+    return []
+
+
+def _tag(model: Any) -> str:
+    """The ``dist`` value that selects a distribution model (read from its Literal)."""
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return ""
+    info = model.model_fields.get("dist")
+    if info is None:
+        return ""
+    if typing.get_origin(info.annotation) is Literal:
+        return str(typing.get_args(info.annotation)[0])
+    return str(info.default) if isinstance(info.default, str) else ""
+
+
+def _branch_for(union: _Union, part: str) -> tuple[int, Any] | None:
+    """The branch (index, node) that pydantic names ``part`` in a location, if any."""
+    for index, branch in enumerate(union.branches):
+        node = _node(branch)
+        if isinstance(node, type) and part in (node.__name__, _tag(node)):
+            return index, node
+        if isinstance(node, _Leaf):
+            if typing.get_origin(node.annotation) is Literal and part.startswith("literal["):
+                return index, node
+            if part == getattr(node.annotation, "__name__", None):
+                return index, node
+    return None
+
+
+_MISSING = object()
+
+
+def _lookup(data: Any, path: list[Any]) -> Any:
+    node = data
+    for part in path:
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not in_list and not (isinstance(node, Mapping) and part in node):
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _walk(item: dict[str, Any], data: Any) -> _Err:
+    """Split pydantic's location into the path people wrote and the union branches."""
+    err = _Err(item=item, path=[], unions=[], node=Scenario, owner=None)
+    node: Any = Scenario
+    skip_value = False
+    for part in item["loc"]:
+        text = str(part)
+        if text == "[key]":
+            err.key_error = True
+            continue
+        if isinstance(node, _Union):
+            found = _branch_for(node, text)
+            if found is not None:
+                index, branch = found
+                err.unions.append((len(err.path), node, index))
+                # A plain duration is read as {dist: constant, value: ...}: no 'value' to show.
+                written = _lookup(data, err.path)
+                if written is _MISSING:  # no data: a dict input means {dist: constant, ...}
+                    written = item["input"]
+                skip_value = branch is Constant and not isinstance(written, Mapping)
+                node = branch
+                continue
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            err.owner = node
+            info = _field(node, text)
+            if skip_value and text == "value":
+                skip_value = False
+                node = _field_node(info) if info is not None else None
+                continue
+            err.path.append(part)
+            node = _field_node(info) if info is not None else None
+        elif isinstance(node, _Each):
+            err.path.append(part)
+            node = _node(node.item)
+        else:
+            err.path.append(part)
+            node = None
+        skip_value = False
+    err.node = node
+    return err
+
+
+# ---- unions: one line saying what is accepted, unless one branch clearly fits
+
+
+_SHAPE_ERRORS = {
+    "literal_error",
+    "model_type",
+    "model_attributes_type",
+    "dict_type",
+    "string_type",
+    "union_tag_invalid",
+    "union_tag_not_found",
+}
+
+
+def _resolve(errors: list[_Err], data: Any) -> list[_Err | str]:
+    groups: dict[tuple[Any, ...], list[_Err]] = {}
+    order: list[_Err | tuple[Any, ...]] = []
+    for err in errors:
+        if err.done < len(err.unions):
+            position = err.unions[err.done][0]
+            key = tuple(err.path[:position])
+            if key not in groups:
+                groups[key] = []
+                order.append(key)
+            groups[key].append(err)
+        else:
+            order.append(err)
+    out: list[_Err | str] = []
+    for entry in order:
+        if isinstance(entry, _Err):
+            out.append(entry)
+        else:
+            out += _resolve_union(groups[entry], data)
+    return out
+
+
+def _resolve_union(errors: list[_Err], data: Any) -> list[_Err | str]:
+    position, union, _ = errors[0].unions[errors[0].done]
+    path = errors[0].path[:position]
+    by_branch: dict[int, list[_Err]] = {}
+    for err in errors:
+        by_branch.setdefault(err.unions[err.done][2], []).append(err)
+        err.done += 1
+    if len(by_branch) == 1:
+        return _resolve(errors, data)
+    fitting = [key for key, errs in by_branch.items() if _fits(errs, position)]
+    if len(fitting) == 1:
+        return _resolve(by_branch[fitting[0]], data)
+    value = _lookup(data, path)
+    if value is _MISSING:
+        value = _union_input(errors, position)
+    return [_union_line(path, union, value)]
+
+
+def _fits(errors: list[_Err], position: int) -> bool:
+    """Whether a branch's errors are about values inside it rather than its shape."""
+    for err in errors:
+        depth = len(err.path) - position
+        kind = err.item["type"]
+        if depth == 0 and kind in _SHAPE_ERRORS:
+            return False
+        if depth == 1 and kind in ("missing", "extra_forbidden"):
+            return False
+    return True
+
+
+def _union_input(errors: list[_Err], position: int) -> Any:
+    """What was written at a union field, recovered from the errors when data is unknown."""
+    for err in errors:
+        if len(err.path) == position:
+            return err.item["input"]
+    for err in errors:
+        if len(err.path) == position + 1 and err.item["type"] == "missing":
+            return err.item["input"]
+    return {err.path[position]: err.item["input"] for err in errors if len(err.path) > position}
+
+
+def _union_line(path: list[Any], union: _Union, value: Any) -> str:
+    nodes = [_node(branch) for branch in union.branches]
+    options: list[str] = []
+    literals: list[str] = []
+    keys: list[str] = []
+    for node in nodes:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            options.append(_describe_model(node))
+            keys += [k for k in _fields(node) if k not in keys]
+        elif isinstance(node, _Leaf) and typing.get_origin(node.annotation) is Literal:
+            values = [str(v) for v in typing.get_args(node.annotation)]
+            options += values
+            literals += values
+        else:
+            options.append(_placeholder(node))
+    line = f"{_join(path)}: must be {_either(options)}"
+    if isinstance(value, Mapping):
+        unknown = [str(k) for k in value if str(k) not in keys]
+        if unknown:
+            hints = [f"unknown key {k!r}{_did_you_mean(k, keys)}" for k in unknown]
+            return f"{line}; " + "; ".join(hints)
+        return f"{line} (got {_show(value)})"
+    if isinstance(value, str) and not isinstance(value, bool):
+        close = _closest(value, literals)
+        if close:
+            return f"{line} (got {value!r}; did you mean {close!r}?)"
+    return f"{line} (got {_show(value)})"
+
+
+def _describe_model(model: type[BaseModel]) -> str:
+    parts = []
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if info.is_required():
+            parts.append(f"{key}: {_placeholder(_field_node(info))}")
+        else:
+            parts.append(f"{key}: ...")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _placeholder(node: Any) -> str:
+    if isinstance(node, _Leaf):
+        funcs = {getattr(m, "func", None) for m in node.metadata if isinstance(m, BeforeValidator)}
+        if _duration in funcs:
+            return "DURATION"
+        if _rate in funcs:
+            return "RATE"
+        if typing.get_origin(node.annotation) is Literal:
+            return "|".join(str(v) for v in typing.get_args(node.annotation))
+        return {str: "NAME", int: "N", float: "NUMBER", bool: "true|false"}.get(
+            node.annotation, "..."
+        )
+    return "..."
+
+
+def _either(options: list[str]) -> str:
+    if len(options) <= 1:
+        return "".join(options)
+    return ", ".join(options[:-1]) + " or " + options[-1]
+
+
+# ---- one message per remaining error
+
+
+_DIST_HINT = "a duration or a distribution such as {dist: exponential, mean: 4m}"
+_DISTS = "constant, exponential, lognormal, gamma, uniform, empirical"
+_TYPE_NAMES = {
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text",
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+}
+_RELATIVE = re.compile(r"^([A-Za-z_]\w*|\d+)((?:\.(?:[A-Za-z_]\w*|\d+))*): (.+)$")
+
+
+def _message(err: _Err) -> list[str]:
+    item, node = err.item, err.node
+    kind = item["type"]
+    ctx = item.get("ctx") or {}
+    value = item.get("input")
+    where = _join(err.path)
+    if err.key_error:
+        return [f"{where}: a name must be text, got {_show(err.path[-1])} (quote it)"]
+    if kind == "extra_forbidden":
+        known = _fields(err.owner)
+        key = str(err.path[-1])
+        hint = _did_you_mean(key, known)
+        if not hint and known:
+            hint = f"; allowed: {', '.join(known)}"
+        return [f"{where}: unknown key{hint}"]
+    if kind == "missing":
+        return [f"{where}: required key is missing"]
+    if kind in ("value_error", "assertion_error"):
+        text = str(item["msg"])
+        for prefix in ("Value error, ", "Assertion failed, "):
+            text = text.removeprefix(prefix)
+        return [_relative(err, where, line) for line in text.split("\n") if line.strip()]
+    if kind == "literal_error" and isinstance(node, _Leaf):
+        options = [str(v) for v in typing.get_args(node.annotation)]
+        got = f"got {_show(value)}"
+        close = _closest(value, options) if isinstance(value, str) else None
+        if close:
+            got += f"; did you mean {close!r}?"
+        return [f"{where}: must be {_either(options)} ({got})"]
+    if kind == "union_tag_invalid":
+        tag = ctx.get("tag")
+        hint = _did_you_mean(str(tag), _DISTS.split(", "))
+        return [f"{where}: unknown dist {tag!r}{hint}; use one of {_DISTS}"]
+    if kind == "union_tag_not_found":
+        return [f"{where}: a distribution needs 'dist' ({_DISTS}), e.g. {{dist: exponential, ...}}"]
+    if kind in ("model_type", "model_attributes_type"):
+        return [f"{where}: expected {_expected_mapping(node)}, got {_show(value)}"]
+    if kind in _TYPE_NAMES:
+        return [f"{where}: expected {_TYPE_NAMES[kind]}, got {_show(value)}"]
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return [f"{where}: {_bound(kind, ctx, node)} (got {_show_number(value, node)})"]
+    if kind == "finite_number":
+        return [f"{where}: must be a finite number"]
+    message = str(item["msg"])
+    return [f"{where}: {message[:1].lower()}{message[1:]}" if where else message]
+
+
+def _relative(err: _Err, where: str, line: str) -> str:
+    """Join a validator's message to the path; it may begin with a sub-path ("shifts: ...")."""
+    if not where:
+        return line  # the scenario's own checks already name full paths
+    match = _RELATIVE.match(line)
+    if match:
+        head = match.group(1)
+        node = err.node
+        if (isinstance(node, type) and head in _fields(node)) or (
+            isinstance(node, _Each) and head.isdigit()
+        ):
+            return f"{where}.{head}{match.group(2)}: {match.group(3)}"
+    return f"{where}: {line}"
+
+
+def _expected_mapping(node: Any) -> str:
+    if isinstance(node, _Union) and node.discriminator == "dist":
+        return _DIST_HINT
+    if node is Arrivals:
+        return "a rate such as 180/h, or {schedule: [{from: 0h, rate: 180/h}, ...]}"
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return f"a mapping of keys ({', '.join(_fields(node))})"
+    return "a mapping"
+
+
+def _bound(kind: str, ctx: dict[str, Any], node: Any) -> str:
+    bounds = {type(m).__name__: m for m in getattr(node, "metadata", [])}
+    ge, le = getattr(bounds.get("Ge"), "ge", None), getattr(bounds.get("Le"), "le", None)
+    if ge == 0 and le == 1:
+        return "must be a probability between 0 and 1"
+    if kind == "greater_than":
+        limit = ctx.get("gt")
+        return "must be positive" if limit == 0 else f"must be more than {limit:g}"
+    if kind == "greater_than_equal":
+        limit = ctx.get("ge")
+        return "must not be negative" if limit == 0 else f"must be at least {limit:g}"
+    if kind == "less_than":
+        return f"must be less than {ctx.get('lt'):g}"
+    return f"must be at most {ctx.get('le'):g}"
+
+
+def _show_number(value: Any, node: Any) -> str:
+    funcs = {getattr(m, "func", None) for m in getattr(node, "metadata", [])}
+    if _duration in funcs and isinstance(value, int | float) and not isinstance(value, bool):
+        return compact_duration(value)
+    return _show(value)
+
+
+def _show(value: Any) -> str:
+    """A short, YAML-flavoured rendering of what was written."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, int | float):
+        return f"{value:g}"
+    if isinstance(value, Mapping):
+        if not value:
+            return "an empty mapping"
+        return "a mapping with keys " + ", ".join(str(k) for k in value)
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
+def _join(path: list[Any]) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def _closest(word: str, known: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return close[0] if close else None
+
+
+def _did_you_mean(word: str, known: Iterable[str]) -> str:
+    close = _closest(word, known)
+    return f" (did you mean {close!r}?)" if close else ""

@@ -10,6 +10,7 @@ that constructs is a scenario the model can run.
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from ccsim.scenario.units import compact_duration as _d  # seconds -> "1h30m" in messages
 from ccsim.scenario.units import parse_duration, parse_rate
 
 
@@ -90,7 +92,7 @@ class Uniform(Model):
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
         if self.high < self.low:
-            raise ValueError("high must be at least low")
+            raise ValueError(f"high: must be at least low ({_d(self.low)}), got {_d(self.high)}")
         return self
 
     @property
@@ -114,7 +116,7 @@ class Empirical(Model):
     @classmethod
     def _read_csv(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict) or not data.get("csv") or data.get("values"):
-            return data
+            return data  # values given (or kept from an earlier load) win over the file
         base = Path((info.context or {}).get("base_dir", "."))
         path = base / str(data["csv"])
         column = data.get("column")
@@ -124,17 +126,32 @@ class Empirical(Model):
             with path.open(newline="") as handle:
                 rows = list(csv_module.DictReader(handle))
         except OSError as error:
-            raise ValueError(f"cannot read {path}: {error.strerror}") from None
+            raise ValueError(f"csv: cannot read {path}: {error.strerror}") from None
+        except (UnicodeDecodeError, csv_module.Error) as error:
+            raise ValueError(f"csv: cannot read {path} as CSV: {error}") from None
         if not rows:
-            raise ValueError(f"{path} has no rows")
-        names = list(rows[0].keys())
+            raise ValueError(f"csv: {path} has no data rows")
+        names = [name for name in rows[0] if name is not None]
         column = column or names[0]
         if column not in names:
-            raise ValueError(f"{path} has no column {column!r}; it has {names}")
-        try:
-            values = [parse_duration(row[column]) for row in rows if row[column] != ""]
-        except ValueError as error:
-            raise ValueError(f"{path} column {column!r}: {error}") from None
+            raise ValueError(
+                f"column: {path} has no column {column!r}{_suggest(str(column), names)}; "
+                f"it has {', '.join(map(repr, names))}"
+            )
+        values = []
+        for line, row in enumerate(rows, start=2):
+            cell = (row.get(column) or "").strip()
+            if not cell:
+                continue
+            try:
+                value = parse_duration(cell)
+            except ValueError as error:
+                raise ValueError(f"csv: {path} line {line}, column {column!r}: {error}") from None
+            if value < 0:
+                raise ValueError(f"csv: {path} line {line}, column {column!r}: negative {cell!r}")
+            values.append(value)
+        if not values:
+            raise ValueError(f"csv: {path} column {column!r} has no values")
         return {**data, "values": values}
 
     @model_validator(mode="after")
@@ -184,20 +201,26 @@ class Arrivals(Model):
         if isinstance(data, int | float | str) and not isinstance(data, bool):
             rate = parse_rate(data)
             if rate <= 0:
-                raise ValueError("rate must be positive")
+                raise ValueError(f"must be a positive rate, got {data!r}")
             return {"schedule": [{"from": 0, "rate": rate}]}
         return data
 
     @field_validator("schedule")
     @classmethod
     def _sorted(cls, schedule: tuple[RatePiece, ...]) -> tuple[RatePiece, ...]:
+        # Messages may start with a path relative to the schedule ("1.from: ...").
         if not schedule:
-            raise ValueError("schedule needs at least one piece")
+            raise ValueError("needs at least one piece, e.g. [{from: 0h, rate: 60/h}]")
         if schedule[0].start != 0:
-            raise ValueError("the first piece must start at 0h")
-        starts = [piece.start for piece in schedule]
-        if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
-            raise ValueError("pieces must be in increasing order of 'from'")
+            raise ValueError(
+                f"0.from: the first piece must start at 0h, got {_d(schedule[0].start)}"
+            )
+        for i in range(1, len(schedule)):
+            if schedule[i].start <= schedule[i - 1].start:
+                raise ValueError(
+                    f"{i}.from: must be later than piece {i - 1}'s "
+                    f"({_d(schedule[i - 1].start)}), got {_d(schedule[i].start)}"
+                )
         if all(piece.rate == 0 for piece in schedule):
             raise ValueError("at least one piece needs a positive rate")
         return schedule
@@ -247,7 +270,7 @@ class Shift(Model):
     @model_validator(mode="after")
     def _ordered(self) -> Shift:
         if self.end <= self.start:
-            raise ValueError("'to' must be after 'from'")
+            raise ValueError(f"to: must be after 'from' ({_d(self.start)}), got {_d(self.end)}")
         return self
 
 
@@ -262,18 +285,23 @@ class AgentGroup(Model):
 
     @model_validator(mode="after")
     def _staffing(self) -> AgentGroup:
-        if (self.count is None) == (self.shifts is None):
-            raise ValueError("give either 'count' or 'shifts'")
+        # Messages may start with a field name ("shifts: ..."): the loader adds it to the path.
+        if self.count is not None and self.shifts is not None:
+            raise ValueError("give either 'count' or 'shifts', not both")
+        if self.count is None and self.shifts is None:
+            raise ValueError("needs 'count' (agents all day) or 'shifts'")
         if self.shifts:
-            ordered = sorted(self.shifts, key=lambda shift: shift.start)
-            for a, b in zip(ordered, ordered[1:], strict=False):
+            ordered = sorted(enumerate(self.shifts), key=lambda item: item[1].start)
+            for (i, a), (j, b) in pairwise(ordered):
                 if b.start < a.end:
+                    (i, a), (j, b) = sorted(((i, a), (j, b)), key=lambda item: item[0])
                     raise ValueError(
-                        f"shifts overlap: {a.start:g}s-{a.end:g}s and {b.start:g}s-{b.end:g}s"
+                        f"shifts: shifts {i} ({_d(a.start)}-{_d(a.end)}) and "
+                        f"{j} ({_d(b.start)}-{_d(b.end)}) overlap"
                     )
         if self.slowdown is not None and len(self.slowdown) != self.max_chats:
             raise ValueError(
-                f"slowdown needs one factor per chat held: {self.max_chats} values "
+                f"slowdown: needs one factor per number of chats held, {self.max_chats} "
                 f"(max_chats), got {len(self.slowdown)}"
             )
         return self
@@ -340,15 +368,21 @@ class Transfer(Model):
         to_directory = isinstance(self.to, ToDirectory)
         if self.kind == "conference":
             if to_directory:
-                raise ValueError("a conference invites a group, not a directory")
+                raise ValueError(
+                    "to: a conference invites a group ({group: NAME}), not a directory"
+                )
             if self.duration is None:
-                raise ValueError("a conference needs 'duration' (how long the invitee stays)")
+                raise ValueError(
+                    "duration: a conference needs 'duration' (how long the invitee stays)"
+                )
         elif self.duration is not None:
-            raise ValueError("'duration' applies to kind: conference only")
+            raise ValueError("duration: applies to kind: conference only")
         if to_directory and self.consult is not None:
-            raise ValueError("'consult' checks an agent's availability: use it with 'to: {group}'")
+            raise ValueError("consult: applies to invitations of a group (to: {group: NAME}) only")
         if to_directory and self.on_decline != "keep":
-            raise ValueError("'on_decline' applies to invitations of a group")
+            raise ValueError(
+                "on_decline: applies to invitations of a group (to: {group: NAME}) only"
+            )
         return self
 
 
@@ -389,6 +423,7 @@ class Scenario(Model):
                 served.add(directory)
         targets: set[str] = set()
         total_by_source: dict[str, float] = defaultdict(float)
+        rules_by_source: dict[str, list[int]] = defaultdict(list)
         for i, transfer in enumerate(self.transfers):
             where = f"transfers.{i}"
             if transfer.source not in self.directories:
@@ -397,6 +432,7 @@ class Scenario(Model):
                     f"{_suggest(transfer.source, self.directories)}"
                 )
             total_by_source[transfer.source] += transfer.probability
+            rules_by_source[transfer.source].append(i)
             if isinstance(transfer.to, ToDirectory):
                 if transfer.to.directory not in self.directories:
                     errors.append(
@@ -419,8 +455,10 @@ class Scenario(Model):
                 targets.add(target)
         for source, total in total_by_source.items():
             if total > 1 + 1e-9:
+                rules = ", ".join(map(str, rules_by_source[source]))
                 errors.append(
-                    f"transfers: probabilities from {source!r} sum to {total:g}, more than 1"
+                    f"transfers: probabilities from {source!r} (transfers {rules}) "
+                    f"sum to {total:g}, more than 1"
                 )
         for name, directory in self.directories.items():
             if name not in served and (directory.arrivals is not None or name in targets):
