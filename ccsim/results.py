@@ -241,11 +241,20 @@ def estimate(samples: Sequence[float], confidence: float = 0.95) -> Estimate:
     return Estimate(mean, mean - half, mean + half, n)
 
 
+def feasible(metric: str, value: Estimate) -> Estimate:
+    """Intersect an interval with the metric's range: a share lies in [0, 1], a time or a
+    count is not negative (the t interval of few replications can stray outside)."""
+    if math.isnan(value.ci_low):
+        return value
+    high = 1.0 if metric in RATIO_METRICS and metric != "transfer_rate" else math.inf
+    return Estimate(value.mean, max(value.ci_low, 0.0), min(value.ci_high, high), value.n)
+
+
 def summarise(per_replication: Iterable[Metrics]) -> dict[str, Estimate]:
     """Estimate every metric present in the replications' rows, in the canonical order."""
     rows = list(per_replication)
     names = [name for name in METRICS if rows and name in rows[0]]
-    return {name: estimate([row[name] for row in rows]) for name in names}
+    return {name: feasible(name, estimate([row[name] for row in rows])) for name in names}
 
 
 # --------------------------------------------------------------------------- tables
