@@ -666,6 +666,8 @@ def _show_number(value: Any, node: Any) -> str:
     funcs = {getattr(m, "func", None) for m in getattr(node, "metadata", [])}
     if _duration in funcs and isinstance(value, int | float) and not isinstance(value, bool):
         return compact_duration(value)
+    if funcs & {_duration, _rate} and isinstance(value, str):
+        return value.strip()  # as written: 'got -5m', not "got '-5m'"
     return _show(value)
 
 
