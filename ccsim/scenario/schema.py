@@ -405,6 +405,26 @@ class Scenario(Model):
     transfers: tuple[Transfer, ...] = ()
     expect: tuple[str, ...] = ()
 
+    @field_validator("expect")
+    @classmethod
+    def _expectations(cls, expect: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        """Each item parses as an expectation (``ccsim check``) naming known directories
+        and groups. Imported here: ccsim.expect imports the model, which imports this."""
+        from ccsim.expect import ExpectationError, parse_expectation
+
+        directories, groups = info.data.get("directories"), info.data.get("agents")
+        problems = []
+        for i, text in enumerate(expect):
+            try:
+                expectation = parse_expectation(text)
+                if directories is not None and groups is not None:  # else already reported
+                    expectation.check_names(directories, groups)
+            except ExpectationError as error:
+                problems.append(f"{i}: {error}")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return expect
+
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
         errors: list[str] = []
