@@ -644,6 +644,11 @@ def test_types_and_bounds_say_what_was_expected_and_given(override: str, expecte
     assert one_problem(override) == expected
 
 
+def test_expectation_problems_name_their_item() -> None:
+    line = one_problem("expect=[service_level >= 80%, directories.sals.wait_p90 <= 45s]")
+    assert line.startswith("expect.1: ")
+
+
 def test_name_keys_must_be_text() -> None:
     data = base()
     data["directories"][1] = {"handle_time": "1m"}
