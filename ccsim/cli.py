@@ -55,7 +55,7 @@ def load_or_exit(path: Path, overrides: list[str] | None) -> Scenario:
             f"[bold red]error:[/] {error.source} is not a valid scenario:", highlight=False
         )
         for problem in error.problems:
-            stderr.print(f"  - {problem}", highlight=False, markup=False)
+            stderr.print(f"  - {problem}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
