@@ -507,21 +507,31 @@ class Center:
     def _dispatch(self, directory: DirectoryState) -> None:
         """R2/R3: offer queued chats to eligible agents chosen by the routing policy."""
         while directory.waiting and directory.available:
-            self._offer(self._pop(directory), self._pick(directory), directory)
+            chat = self._head(directory)
+            agent = self._pick(directory, chat)
+            if agent is None:  # the free agents are all in the head chat (R8 warm inviter)
+                for agent in list(directory.available):
+                    self._agent_free(agent)
+                return
+            self._offer(self._pop(directory), agent, directory)
 
-    def _pick(self, directory: DirectoryState) -> Agent:
+    def _pick(self, directory: DirectoryState, chat: Chat) -> Agent | None:
         """R3: ``longest_idle`` (last chat ended longest ago, then fewest chats) or
-        ``least_busy`` (fewest chats, then longest idle); ties go to the first listed."""
+        ``least_busy`` (fewest chats, then longest idle); ties go to the first listed.
+        An agent already connected to the chat is not offered it again."""
         best: Agent | None = None
         if directory.routing_least_busy:
             for agent in directory.available:
+                if agent in chat.participants:
+                    continue
                 if best is None or (agent.held, agent.last_end) < (best.held, best.last_end):
                     best = agent
         else:
             for agent in directory.available:
+                if agent in chat.participants:
+                    continue
                 if best is None or (agent.last_end, agent.held) < (best.last_end, best.held):
                     best = agent
-        assert best is not None
         return best
 
     @staticmethod
@@ -541,15 +551,23 @@ class Center:
         while agent.listed:
             best: DirectoryState | None = None
             best_head = INF
+            best_chat: Chat | None = None
             for directory in agent.directories:
                 if directory.waiting:
-                    head = self._head(directory)
-                    if head.queued_at < best_head or best is None:
-                        best, best_head = directory, head.queued_at
+                    head = self._head_for(directory, agent)
+                    if head is not None and (head.queued_at < best_head or best is None):
+                        best, best_head, best_chat = directory, head.queued_at, head
             if best is None:
                 agent.ramping = False
                 return
-            self._offer(self._pop(best), agent, best)
+            assert best_chat is not None
+            if best_chat is best.queue[0]:
+                self._pop(best)
+            else:  # the agent is already in the chats ahead (R8 warm inviter)
+                best.queue.remove(best_chat)
+                best_chat.queued_in = None
+                best.waiting -= 1
+            self._offer(best_chat, agent, best)
 
     @staticmethod
     def _head(directory: DirectoryState) -> Chat:
@@ -557,6 +575,16 @@ class Center:
         while queue[0].queued_in is not directory:
             queue.popleft()
         return queue[0]
+
+    def _head_for(self, directory: DirectoryState, agent: Agent) -> Chat | None:
+        """The longest-waiting chat of the directory that ``agent`` is not already in."""
+        head = self._head(directory)
+        if agent not in head.participants:
+            return head
+        for chat in directory.queue:
+            if chat.queued_in is directory and agent not in chat.participants:
+                return chat
+        return None
 
     def _becomes_ready(self, agent: Agent) -> None:
         """R5: a newly Ready agent starts a ramp-up: queued chats come one at a time."""
@@ -752,6 +780,9 @@ class Center:
     def _finish(self, chat: Chat) -> None:
         """R12: the conversation is over; every participant is released (with wrap-up)."""
         chat.lead = None
+        if len(chat.participants) > 1:  # an inviter yet to confirm (R7, R8) leaves now
+            for leg in [leg for leg in self.open_legs if leg.chat is chat]:
+                self._inviter_leaves(leg)
         for participant in list(chat.participants):
             self._leave(chat, participant)
 
