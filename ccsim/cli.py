@@ -228,6 +228,7 @@ def print_summary(results: Results) -> None:
 
 # Commands defined in other modules register themselves here, one import each:
 # (keep this list sorted; each module calls ``app.command()`` on its functions)
+from ccsim.commands import theory as _theory  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     app()
