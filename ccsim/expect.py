@@ -104,14 +104,16 @@ def tokenize(text: str) -> list[Token]:
 
 
 def format_metric_value(metric: str, value: float, signed: bool = False) -> str:
-    """Ratios as percentages, times in seconds, counts as numbers (``-`` for no value)."""
+    """Ratios as percentages, times in seconds, counts as numbers (``-`` for no value);
+    ``signed`` for differences (ratios then in percentage points)."""
     if value is None or math.isnan(value):
         return "-"
     sign = "+" if signed else ""
-    if metric in RATIO_METRICS:
-        return f"{100 * value:{sign}.1f}{' pp' if signed else '%'}"
+    if metric in RATIO_METRICS:  # a difference of ratios is in percentage points
+        return f"{100 * value:+.2f}pp" if signed else f"{100 * value:.1f}%"
     if metric in TIME_METRICS:
-        return f"{value:{sign}.1f}s"
+        digits = 2 if signed and abs(value) < 10 else 1
+        return f"{value:{sign}.{digits}f}s"
     if metric in COUNT_METRICS:
         return f"{value:{sign},.1f}" if value != int(value) else f"{int(value):{sign},}"
     return f"{value:{sign}.4g}"
@@ -128,7 +130,7 @@ def format_interval(metric: str, low: float, high: float, signed: bool = False) 
 # --------------------------------------------------------------------------- expectations
 
 
-def _did_you_mean(word: str, known: Iterable[str]) -> str:
+def did_you_mean(word: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -206,7 +208,7 @@ class Expectation:
             listed = ", ".join(sorted(known)) or "none"
             raise ExpectationError(
                 f"{self.text!r}: unknown {kind} {self.name!r}"
-                f"{_did_you_mean(str(self.name), known)}; the scenario has {listed}"
+                f"{did_you_mean(str(self.name), known)}; the scenario has {listed}"
             )
 
     def estimate_in(self, summary: SummaryLike) -> EstimateLike:
@@ -262,7 +264,7 @@ def _read_path(token: Token, text: str) -> tuple[str | None, str | None, str]:
     scope = parts[0]
     if scope not in SCOPES:
         singular = {"directory": "directories", "group": "groups"}.get(scope)
-        hint = f" (did you mean {singular!r}?)" if singular else _did_you_mean(scope, SCOPES)
+        hint = f" (did you mean {singular!r}?)" if singular else did_you_mean(scope, SCOPES)
         raise ExpectationError(
             f"{text!r}: unknown scope {scope!r}{hint}; a path is METRIC, "
             "directories.NAME.METRIC or groups.NAME.METRIC"
@@ -285,7 +287,7 @@ def _read_path(token: Token, text: str) -> tuple[str | None, str | None, str]:
 
 def _check_metric(metric: str, allowed: Iterable[str], text: str) -> None:
     if metric not in allowed:
-        hint = _did_you_mean(metric, allowed)
+        hint = did_you_mean(metric, allowed)
         listed = "" if hint else f"; metrics: {', '.join(allowed)}"
         raise ExpectationError(f"{text!r}: unknown metric {metric!r}{hint}{listed}")
 
@@ -328,6 +330,20 @@ def _read_quantity(token: Token, metric: str, text: str) -> float:
     return number
 
 
+def _join_units(tokens: list[Token]) -> list[Token]:
+    """Read "30 s" and "80 %" (a unit after a space) as "30s" and "80%"."""
+    joined: list[Token] = []
+    for token in tokens:
+        previous = joined[-1] if joined else None
+        is_unit = token.text == "%" or (token.kind == "name" and token.text.lower() in _TIME_UNITS)
+        bare = previous is not None and previous.kind == "number" and previous.text[-1].isdigit()
+        if previous is not None and bare and is_unit:
+            joined[-1] = Token("number", previous.text + token.text, previous.column)
+            continue
+        joined.append(token)
+    return joined
+
+
 def parse_expectation(text: str) -> Expectation:
     """Read ``"handoff_gap_p95 <= 30s"`` into an :class:`Expectation`.
 
@@ -343,6 +359,7 @@ def parse_expectation(text: str) -> Expectation:
     example = "e.g. 'handoff_gap_p95 <= 30s' or 'groups.support_team.utilization < 0.85'"
     if not tokens:
         raise ExpectationError(f"empty expectation; write METRIC OP NUMBER, {example}")
+    tokens = _join_units(tokens)
     for token in tokens:
         if token.kind == "other":
             raise ExpectationError(
@@ -405,6 +422,7 @@ __all__ = [
     "Expectation",
     "ExpectationError",
     "Verdict",
+    "did_you_mean",
     "evaluate_all",
     "format_metric_value",
     "parse_expectation",

@@ -1,0 +1,185 @@
+"""``ccsim check SCENARIO --expect 'handoff_gap_p95 <= 30s'``: gate CI on metrics.
+
+Exit codes: 0 every expectation holds, 1 at least one fails (each listed with its value
+and interval), 2 bad input (invalid scenario, expectation syntax, unknown metric with a
+did-you-mean, unknown directory or group). ``--junit FILE`` writes a JUnit XML report,
+one test case per expectation, that CI systems (GitLab, Jenkins, GitHub test reporters)
+display next to the build.
+"""
+
+from __future__ import annotations
+
+import datetime
+import socket
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from ccsim.api import Results, simulate
+from ccsim.cli import SetOption, app, fail, stderr, stdout
+from ccsim.commands.compare import read_side
+from ccsim.expect import Expectation, ExpectationError, Verdict, evaluate_all, parse_expectation
+
+
+def junit_report(
+    verdicts: Sequence[Verdict],
+    suite: str,
+    properties: dict[str, str],
+    runtime_s: float,
+) -> ET.ElementTree:
+    """A JUnit XML document: one ``testcase`` per expectation, a ``failure`` for each that
+    does not hold (message: value, interval and why)."""
+    failures = sum(not v.holds for v in verdicts)
+    counts = {"tests": str(len(verdicts)), "failures": str(failures), "errors": "0"}
+    root = ET.Element("testsuites", {"name": "ccsim check", **counts, "time": f"{runtime_s:.3f}"})
+    testsuite = ET.SubElement(
+        root,
+        "testsuite",
+        {
+            "name": suite,
+            **counts,
+            "skipped": "0",
+            "time": f"{runtime_s:.3f}",
+            "timestamp": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            "hostname": socket.gethostname(),
+        },
+    )
+    props = ET.SubElement(testsuite, "properties")
+    for name, value in properties.items():
+        ET.SubElement(props, "property", {"name": name, "value": value})
+    for verdict in verdicts:
+        case = ET.SubElement(
+            testsuite,
+            "testcase",
+            {"classname": f"ccsim.check.{suite}", "name": verdict.expectation.text, "time": "0"},
+        )
+        if verdict.holds:
+            ET.SubElement(case, "system-out").text = verdict.message
+        else:
+            failure = ET.SubElement(
+                case, "failure", {"message": verdict.message, "type": "ExpectationFailed"}
+            )
+            failure.text = verdict.message
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+def parse_or_exit(texts: Sequence[str]) -> list[Expectation]:
+    """Parse every ``--expect``; on any error list them all and exit 2."""
+    parsed, problems = [], []
+    for text in texts:
+        try:
+            parsed.append(parse_expectation(text))
+        except ExpectationError as error:
+            problems.append(str(error))
+    if problems:
+        stderr.print("[bold red]error:[/] bad --expect:", highlight=False)
+        for problem in problems:
+            stderr.print(f"  - {problem}", highlight=False, markup=False)
+        raise typer.Exit(2)
+    return parsed
+
+
+@app.command("check")
+def check_command(
+    scenario: Annotated[
+        Path,
+        typer.Argument(
+            help="Scenario YAML file, or a results folder written by ccsim run --out.",
+            show_default=False,
+        ),
+    ],
+    expect: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--expect",
+            "-e",
+            help="METRIC OP NUMBER, e.g. 'handoff_gap_p95 <= 30s' (repeatable; added to "
+            "the scenario's expect: list).",
+        ),
+    ] = None,
+    confidence: Annotated[
+        bool,
+        typer.Option(
+            "--confidence", help="Hold only if the whole 95% interval satisfies the expectation."
+        ),
+    ] = False,
+    junit: Annotated[
+        Path | None, typer.Option(help="Write a JUnit XML report to this file.")
+    ] = None,
+    replications: Annotated[
+        int | None,
+        typer.Option("--replications", "-n", min=1, help="Replications (default: the scenario's)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")] = None,
+    set_: SetOption = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Parallel worker processes (default: all cores).")
+    ] = None,
+) -> None:
+    """Run a scenario and check expectations on its metrics; exit 1 if one fails."""
+    side = read_side(scenario, set_)
+    if isinstance(side, Results) and (replications is not None or seed is not None or set_):
+        fail(f"{scenario} is a results folder: -n, --seed and --set apply to scenario files")
+    loaded = side.scenario if isinstance(side, Results) else side
+    from_file = [parse_expectation(text) for text in loaded.expect]  # validated at load
+    expectations = from_file + parse_or_exit(expect or [])
+    if not expectations:
+        fail("nothing to check: give --expect 'METRIC OP NUMBER' or list them under expect:")
+    problems = []
+    for expectation in expectations:
+        try:
+            expectation.check_names(loaded.directories, loaded.agents)
+        except ExpectationError as error:
+            problems.append(str(error))
+    if problems:
+        fail("; ".join(problems) if len(problems) == 1 else "\n  - " + "\n  - ".join(problems))
+    results = (
+        side
+        if isinstance(side, Results)
+        else simulate(
+            loaded,
+            replications=replications,
+            seed=seed,
+            workers=workers,
+            record_events=False,
+            keep_records=False,
+        )
+    )
+    verdicts = evaluate_all(results.summary_table, expectations, confidence)
+    stdout.print(
+        f"{loaded.name}: {results.replications} replication"
+        f"{'s' if results.replications != 1 else ''}, seed {results.seed}"
+        f"{', whole 95% interval must hold (--confidence)' if confidence else ''}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for verdict in verdicts:
+        mark = ("PASS", "green") if verdict.holds else ("FAIL", "bold red")
+        stdout.print(Text.assemble(mark, " ", verdict.message), soft_wrap=True)
+    failed = sum(not v.holds for v in verdicts)
+    if junit is not None:
+        report = junit_report(
+            verdicts,
+            loaded.name,
+            {
+                "scenario": str(scenario),
+                "seed": str(results.seed),
+                "replications": str(results.replications),
+                "confidence": str(confidence).lower(),
+            },
+            results.runtime_s,
+        )
+        try:
+            junit.parent.mkdir(parents=True, exist_ok=True)
+            report.write(junit, encoding="utf-8", xml_declaration=True)
+        except OSError as error:
+            fail(f"cannot write --junit {junit}: {error.strerror}")
+    if failed:
+        stdout.print(f"{failed} of {len(verdicts)} expectations failed", highlight=False)
+        raise typer.Exit(1)
+    stdout.print(f"all {len(verdicts)} expectations hold", highlight=False)
