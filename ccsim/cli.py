@@ -228,6 +228,8 @@ def print_summary(results: Results) -> None:
 
 # Commands defined in other modules register themselves here, one import each:
 # (keep this list sorted; each module calls ``app.command()`` on its functions)
+from ccsim.commands import check as _check  # noqa: E402, F401
+from ccsim.commands import compare as _compare  # noqa: E402, F401
 from ccsim.commands import theory as _theory  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
