@@ -193,6 +193,14 @@ class Results:
     def events(self) -> pd.DataFrame:
         return self.table("events")
 
+    def timeseries(self, freq: str | float = "15m") -> pd.DataFrame:
+        """Per-interval arrivals, answered, abandoned, queue length (per directory) and
+        staffed and busy slots (per group), averaged over replications; see
+        :mod:`ccsim.timeseries`."""
+        from ccsim.timeseries import timeseries
+
+        return timeseries(self, freq)
+
     def per_replication(self) -> pd.DataFrame:
         """Long table of every metric of every replication (for paired comparisons)."""
         rows = []
@@ -227,17 +235,11 @@ class Results:
         return {**self.header(), **self.summary_table.as_dict()}
 
     def _repr_html_(self) -> str:
-        overall = self.summary_table.overall
-        rows = "".join(
-            f"<tr><td>{name}</td><td>{_fmt(e.mean)}</td>"
-            f"<td>[{_fmt(e.ci_low)}, {_fmt(e.ci_high)}]</td></tr>"
-            for name, e in overall.items()
-        )
-        return (
-            f"<b>ccsim results</b>: {self.scenario.name}, {self.replications} replications,"
-            f" seed {self.seed}<table><tr><th>metric</th><th>mean</th><th>95% CI</th></tr>"
-            f"{rows}</table>"
-        )
+        """Jupyter shows the headline and every metric with its interval, overall, per
+        directory and per group (see :func:`ccsim.report.repr_html`)."""
+        from ccsim.report import repr_html
+
+        return repr_html(self)
 
 
 def _fmt(value: float) -> str:

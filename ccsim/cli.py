@@ -110,6 +110,10 @@ def run(
         int | None, typer.Option(min=1, help="Parallel worker processes (default: all cores).")
     ] = None,
     events: Annotated[bool, typer.Option(help="Keep the event log.")] = True,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Write a self-contained HTML report (summary, charts) to this file."),
+    ] = None,
 ) -> None:
     """Run a scenario and print its metrics with 95% confidence intervals."""
     if fmt not in ("csv", "parquet"):
@@ -126,18 +130,24 @@ def run(
         seed=seed,
         workers=workers,
         record_events=events,
-        keep_records=out is not None,
+        keep_records=out is not None or report is not None,
     )
     if out is not None:
         from ccsim.output import write_results
 
         write_results(results, out, fmt)  # type: ignore[arg-type]
+    if report is not None:
+        from ccsim.report import write_report
+
+        write_report(results, report)
     if as_json:
         sys.stdout.write(json.dumps(_json_safe(results.to_dict()), indent=2) + "\n")
         return
     print_summary(results)
     if out is not None:
         stdout.print(f"results written to {out}/", highlight=False)
+    if report is not None:
+        stdout.print(f"report written to {report}", highlight=False)
 
 
 def _json_safe(value: object) -> object:
@@ -230,6 +240,7 @@ def print_summary(results: Results) -> None:
 # (keep this list sorted; each module calls ``app.command()`` on its functions)
 from ccsim.commands import check as _check  # noqa: E402, F401
 from ccsim.commands import compare as _compare  # noqa: E402, F401
+from ccsim.commands import report as _report  # noqa: E402, F401
 from ccsim.commands import theory as _theory  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,377 @@
+"""A self-contained HTML page of a run, for planners to share: one file, no links out.
+
+The page holds the scenario (key facts and the full resolved YAML), every metric with
+its 95% confidence interval (overall, per directory, per agent group) and the standard
+charts of :mod:`ccsim.plots` as embedded base64 PNG images. It is built from
+:class:`ccsim.api.Results`, so ``ccsim run --report`` and ``ccsim report OUTDIR`` (from
+saved results) give the same page.
+
+:func:`summary_html` is the table part alone, used by ``Results._repr_html_`` in Jupyter.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from ccsim.results import COUNT_METRICS, RATIO_METRICS, TIME_METRICS, Estimate
+from ccsim.scenario.schema import ToDirectory
+from ccsim.scenario.units import compact_duration
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ccsim.api import Results
+    from ccsim.scenario import Scenario
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+       margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; line-height: 1.4; }
+h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; }
+.lead { color: #555; margin-top: 0; }
+table.ccsim { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 0.92em; }
+table.ccsim th, table.ccsim td { padding: 0.25em 0.7em; border-bottom: 1px solid #e4e4e4;
+       text-align: right; vertical-align: top; }
+table.ccsim th:first-child, table.ccsim td:first-child { text-align: left; }
+table.ccsim th { background: #f4f4f4; }
+table.text th, table.text td { text-align: left; }
+.ci { color: #777; font-size: 0.85em; white-space: nowrap; }
+.note { color: #777; font-style: italic; }
+figure { margin: 1em 0 2em; } figure img { max-width: 100%; height: auto; }
+figcaption { color: #555; font-size: 0.9em; }
+pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+"""
+
+DIRECTORY_METRICS_SHOWN = (
+    "offered",
+    "answered",
+    "abandoned",
+    "abandon_rate",
+    "service_level",
+    "wait_mean",
+    "wait_p90",
+    "transfers",
+    "transfer_rate",
+    "transfer_wait_mean",
+    "handoff_gap_mean",
+    "handoff_gap_p90",
+    "conference_overlap_mean",
+    "session_time_mean",
+)
+
+CHART_CAPTIONS = {
+    "utilization": "Utilization: held slot time over staffed slot time; occupancy: time "
+    "holding at least one chat over staffed time. Error bars are 95% confidence intervals "
+    "over replications.",
+    "wait_cdf": "Share of offered chats (measured, pooled over replications) answered "
+    "within a given time; abandoned chats never are. The dot on each dashed threshold "
+    "line is the service level.",
+    "queue_staffing": "Per interval, averaged over replications: chats waiting in each "
+    "directory's queue (time average), and staffed vs busy chat slots per agent group. "
+    "The warm-up is shaded.",
+    "handoff_gaps": "Handoff gap: time within a transfer when nobody is connected to the "
+    "customer. Left: how often a leg had one; right: how long it was.",
+    "chat_timeline": "A few chats with a transfer, from the event log: each bar is a stay "
+    "in a queue or a participant's connection; red shading marks stretches with nobody "
+    "connected after the first answer.",
+}
+
+
+# --------------------------------------------------------------------------- values
+
+
+def format_metric(metric: str, value: float | None) -> str:
+    """Counts as numbers, ratios as percentages, times in seconds (or minutes)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if metric in RATIO_METRICS:
+        return f"{100 * value:.1f}%"
+    if metric in TIME_METRICS:
+        return f"{value / 60:.1f} min" if abs(value) >= 600 else f"{value:.1f} s"
+    if metric in COUNT_METRICS:
+        return f"{value:,.1f}" if value != int(value) else f"{int(value):,}"
+    return f"{value:.4g}"
+
+
+def format_interval(metric: str, estimate: Estimate) -> str:
+    if math.isnan(estimate.ci_low):
+        return ""
+    low, high = format_metric(metric, estimate.ci_low), format_metric(metric, estimate.ci_high)
+    return f"[{low}, {high}]"
+
+
+def _cell(metric: str, estimate: Estimate | None) -> str:
+    if estimate is None:
+        return "<td>–</td>"
+    interval = format_interval(metric, estimate)
+    below = f'<br><span class="ci">{escape(interval)}</span>' if interval else ""
+    return f"<td>{escape(format_metric(metric, estimate.mean))}{below}</td>"
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[str]], kind: str = "ccsim") -> str:
+    """A table; ``kind="ccsim text"`` left-aligns every column (for words, not numbers)."""
+    header = list(header)
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    thead = f"<thead><tr>{head}</tr></thead>" if any(header) else ""
+    body = "".join("<tr>" + "".join(row) + "</tr>" for row in rows)
+    return f'<table class="{kind}">{thead}<tbody>{body}</tbody></table>'
+
+
+def _td(text: object) -> str:
+    return f"<td>{escape(str(text))}</td>"
+
+
+# --------------------------------------------------------------------------- summary tables
+
+
+def _by_name_table(
+    label: str, scopes: Mapping[str, Mapping[str, Estimate]], metrics: Iterable[str]
+) -> str:
+    """Metrics as rows, one column per directory or group: wide enough to compare."""
+    names = list(scopes)
+    rows = []
+    for metric in metrics:
+        if not any(metric in scopes[n] for n in names):
+            continue
+        rows.append([_td(metric), *(_cell(metric, scopes[n].get(metric)) for n in names)])
+    return _table([label, *names], rows)
+
+
+def summary_html(results: Results, heading_level: int = 3) -> str:
+    """Overall, per-directory and per-group tables, each value with its 95% interval."""
+    summary = results.summary_table
+    h = f"h{heading_level}"
+    overall = _table(
+        ["metric", "mean", "95% CI"],
+        (
+            [
+                _td(metric),
+                _td(format_metric(metric, e.mean)),
+                f'<td class="ci">{escape(format_interval(metric, e))}</td>',
+            ]
+            for metric, e in summary.overall.items()
+        ),
+    )
+    parts = [f"<{h}>Overall</{h}>", overall]
+    if summary.directories:
+        parts += [
+            f"<{h}>Per directory (chats by where they arrived, transfers by where they "
+            f"were requested)</{h}>",
+            _by_name_table("metric", summary.directories, DIRECTORY_METRICS_SHOWN),
+        ]
+    if summary.groups:
+        parts += [
+            f"<{h}>Per agent group</{h}>",
+            _by_name_table("metric", summary.groups, ("utilization", "occupancy")),
+        ]
+    if results.replications == 1:
+        parts.append('<p class="note">One replication: no confidence intervals.</p>')
+    return "\n".join(parts)
+
+
+def repr_html(results: Results) -> str:
+    """What a notebook shows for a Results object: the headline and the tables."""
+    scenario = results.scenario
+    plural = "s" if results.replications != 1 else ""
+    head = (
+        f"<p><b>ccsim results</b>: {escape(scenario.name)}, {results.replications} "
+        f"replication{plural}, seed {results.seed}, {compact_duration(scenario.duration)} "
+        f"simulated (warm-up {compact_duration(scenario.warmup)}), "
+        f"run in {results.runtime_s:.1f} s</p>"
+    )
+    return f"<div>{head}{summary_html(results, heading_level=4)}</div>"
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+def _arrivals(scenario: Scenario, name: str) -> str:
+    arrivals = scenario.directories[name].arrivals
+    if arrivals is None:
+        return "transfers only"
+    pieces = arrivals.schedule
+    if len(pieces) == 1:
+        return f"{pieces[0].rate * 3600:g}/h"
+    return ", ".join(f"{p.rate * 3600:g}/h from {_clock(p.start)}" for p in pieces)
+
+
+def _clock(seconds: float) -> str:
+    """Simulated time as h:mm from the start of the run."""
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def _staffing(group: Any) -> str:
+    if group.shifts is not None:
+        return ", ".join(f"{s.count} ({_clock(s.start)}–{_clock(s.end)})" for s in group.shifts)
+    return str(group.count)
+
+
+def _leave(transfer: Any) -> str:
+    if transfer.kind == "conference":
+        return "inviter keeps the chat"
+    if transfer.leave == "on_connect":
+        return "warm (inviter leaves once connected)"
+    if transfer.leave == "immediately":
+        return "cold (inviter leaves at once)"
+    return f"cold (inviter leaves after {compact_duration(transfer.leave.after)})"
+
+
+def scenario_html(scenario: Scenario) -> str:
+    """Key facts of the scenario as tables, then the full resolved YAML."""
+    facts = _table(
+        ["", ""],
+        [
+            [_td("duration"), _td(compact_duration(scenario.duration))],
+            [_td("warm-up (not measured)"), _td(compact_duration(scenario.warmup))],
+            [_td("directories"), _td(len(scenario.directories))],
+            [_td("agent groups"), _td(len(scenario.agents))],
+            [_td("transfer and conference rules"), _td(len(scenario.transfers))],
+        ],
+    )
+    directories = _table(
+        ["directory", "arrivals", "mean handle time", "service-level threshold", "routing"],
+        (
+            [
+                _td(name),
+                _td(_arrivals(scenario, name)),
+                _td(compact_duration(d.handle_time.mean)),
+                _td(compact_duration(d.service_level)),
+                _td(d.routing),
+            ]
+            for name, d in scenario.directories.items()
+        ),
+        kind="ccsim text",
+    )
+    groups = _table(
+        ["agent group", "agents", "max chats", "directories"],
+        (
+            [_td(name), _td(_staffing(g)), _td(g.max_chats), _td(", ".join(g.directories) or "–")]
+            for name, g in scenario.agents.items()
+        ),
+        kind="ccsim text",
+    )
+    parts = [facts, directories, groups]
+    if scenario.transfers:
+        parts.append(
+            _table(
+                ["from", "to", "kind", "probability", "handoff"],
+                (
+                    [
+                        _td(t.source),
+                        _td(
+                            f"directory {t.to.directory}"
+                            if isinstance(t.to, ToDirectory)
+                            else f"group {t.to.group}"
+                        ),
+                        _td(t.kind),
+                        _td(f"{100 * t.probability:g}%"),
+                        _td(_leave(t)),
+                    ]
+                    for t in scenario.transfers
+                ),
+                kind="ccsim text",
+            )
+        )
+    dumped = yaml.safe_dump(
+        scenario.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True
+    )
+    parts.append(
+        "<details><summary>Full resolved scenario (YAML; durations in seconds, rates per "
+        f"second)</summary><pre>{escape(dumped)}</pre></details>"
+    )
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- page
+
+
+def figure_png(figure: Figure, dpi: int = 100) -> str:
+    """The figure as a ``data:`` URI of a PNG, to embed in an ``<img>``."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def report_html(results: Results, freq: str | float = "15m", title: str | None = None) -> str:
+    """The whole page as one string (see module doc)."""
+    from ccsim.plots import standard_charts
+
+    scenario = results.scenario
+    title = title or f"ccsim report: {scenario.name}"
+    plural = "s" if results.replications != 1 else ""
+    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lead = (
+        f"{results.replications} replication{plural}, seed {results.seed}, ccsim "
+        f"{results.version}, simulation took {results.runtime_s:.1f} s; page made {made}."
+    )
+    charts = []
+    for chart in standard_charts(results, freq):
+        caption = escape(CHART_CAPTIONS.get(chart.name, ""))
+        if chart.figure is None:
+            charts.append(f"<h3>{escape(chart.title)}</h3><p class='note'>{escape(chart.note)}</p>")
+            continue
+        charts.append(
+            f'<figure id="{chart.name}"><h3>{escape(chart.title)}</h3>'
+            f'<img alt="{escape(chart.title)}" src="{figure_png(chart.figure)}">'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
+    description = (
+        f'<p class="lead">{escape(scenario.description.strip())}</p>'
+        if scenario.description.strip()
+        else ""
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<h1>{escape(title)}</h1>
+{description}
+<p class="lead">{escape(lead)}</p>
+<h2>Results</h2>
+<p>Means over replications with 95% confidence intervals (Student t); chats arriving in
+the warm-up are not measured.</p>
+{summary_html(results)}
+<h2>Charts</h2>
+{"".join(charts)}
+<h2>Scenario</h2>
+{scenario_html(scenario)}
+</body>
+</html>
+"""
+
+
+def write_report(
+    results: Results, path: str | Path, freq: str | float = "15m", title: str | None = None
+) -> Path:
+    """Write the HTML report of ``results`` to ``path`` (folders are created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = report_html(results, freq=freq, title=title)
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text(text, encoding="utf-8")
+    staging.replace(path)
+    return path
+
+
+__all__ = [
+    "format_metric",
+    "report_html",
+    "repr_html",
+    "scenario_html",
+    "summary_html",
+    "write_report",
+]
