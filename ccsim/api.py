@@ -9,17 +9,16 @@ Dask worker.
 from __future__ import annotations
 
 import math
-import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ccsim.executors import Executor, Task, open_executor
 from ccsim.model import Records, run_replication
 from ccsim.results import (
     METRICS,
@@ -29,6 +28,9 @@ from ccsim.results import (
     replication_metrics,
 )
 from ccsim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from distributed import Client as DaskClient
 
 
 def ccsim_version() -> str:
@@ -65,32 +67,6 @@ def run_one(
     )
 
 
-def _run_task(args: tuple[Scenario, int, int, bool, bool]) -> Replication:
-    return run_one(*args)
-
-
-Executor = Callable[[Sequence[tuple[Scenario, int, int, bool, bool]]], Iterator[Replication]]
-
-
-def _serial(tasks: Sequence[tuple[Scenario, int, int, bool, bool]]) -> Iterator[Replication]:
-    for task in tasks:
-        yield _run_task(task)
-
-
-def _pool(workers: int) -> Executor:
-    def run(tasks: Sequence[tuple[Scenario, int, int, bool, bool]]) -> Iterator[Replication]:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            yield from pool.map(_run_task, tasks)
-
-    return run
-
-
-def default_workers() -> int:
-    return (
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    )
-
-
 def simulate(
     scenario: Scenario,
     replications: int | None = None,
@@ -100,29 +76,32 @@ def simulate(
     keep_records: bool = True,
     on_replication: Callable[[Replication], None] | None = None,
     executor: Executor | None = None,
+    client: DaskClient | None = None,
+    scheduler: str | None = None,
 ) -> Results:
     """Run ``replications`` (default: the scenario's) and return :class:`Results`.
 
-    ``workers`` > 1 runs replications in a local process pool (``None``: all cores);
-    results are identical to a serial run. ``on_replication`` is called as each
-    replication finishes (for progress bars).
+    Where replications run changes nothing in the results (same seed, same numbers):
+    ``workers`` > 1 runs them in a local process pool (``None``: all cores); ``client``
+    (a ``dask.distributed.Client``) or ``scheduler`` (an address such as
+    ``tcp://host:8786``) sends them to a Dask cluster; ``executor`` is any
+    :class:`ccsim.executors.Executor`, such as a :class:`~ccsim.executors.LocalPool` reused
+    across calls. ``on_replication`` is called as each replication finishes (progress).
     """
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
     if replications < 1:
         raise ValueError("replications must be at least 1")
-    workers = default_workers() if workers is None else max(1, workers)
-    tasks = [(scenario, r, seed, record_events, keep_records) for r in range(replications)]
-    if executor is None:
-        executor = (
-            _serial if workers == 1 or replications == 1 else _pool(min(workers, replications))
-        )
+    tasks = [Task(scenario, r, seed, record_events, keep_records) for r in range(replications)]
     started = time.perf_counter()
     done: list[Replication] = []
-    for replication in executor(tasks):
-        done.append(replication)
-        if on_replication is not None:
-            on_replication(replication)
+    with open_executor(
+        workers, len(tasks), executor=executor, client=client, scheduler=scheduler
+    ) as run:
+        for _, replication in run(tasks):
+            done.append(replication)
+            if on_replication is not None:
+                on_replication(replication)
     done.sort(key=lambda rep: rep.index)
     return Results(
         scenario=scenario,

@@ -7,9 +7,11 @@ JSON there so that pipes stay clean.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -18,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ccsim.api import Results, ccsim_version, simulate
+from ccsim.executors import Executor, Progress, SchedulerError, open_executor
 from ccsim.results import COUNT_METRICS, RATIO_METRICS, TIME_METRICS, Estimate
 from ccsim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -39,11 +42,37 @@ SetOption = Annotated[
         help="Override one value: path=value (repeatable), e.g. --set agents.sales_team.count=12.",
     ),
 ]
+WorkersOption = Annotated[
+    int | None, typer.Option(min=1, help="Parallel worker processes (default: all cores).")
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="CCSIM_SCHEDULER",
+        help="Run on this Dask cluster instead (scheduler address, e.g. tcp://host:8786).",
+        show_default=False,
+    ),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
     stderr.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def executor_or_exit(workers: int | None, scheduler: str | None, tasks: int) -> Iterator[Executor]:
+    """The executor for ``--workers``/``--scheduler``; an unusable scheduler exits 2.
+
+    Opened before any progress bar: the local pool forks its workers here, while this
+    process has no other thread.
+    """
+    try:
+        with open_executor(workers, tasks, scheduler=scheduler or None) as executor:
+            yield executor
+    except SchedulerError as error:
+        fail(str(error))
 
 
 def load_or_exit(path: Path, overrides: list[str] | None) -> Scenario:
@@ -106,14 +135,14 @@ def run(
         str, typer.Option("--format", help="Table format for --out: csv or parquet.")
     ] = "csv",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Parallel worker processes (default: all cores).")
-    ] = None,
+    workers: WorkersOption = None,
     events: Annotated[bool, typer.Option(help="Keep the event log.")] = True,
     report: Annotated[
         Path | None,
         typer.Option(help="Write a self-contained HTML report (summary, charts) to this file."),
     ] = None,
+    scheduler: SchedulerOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Run a scenario and print its metrics with 95% confidence intervals."""
     if fmt not in ("csv", "parquet"):
@@ -124,14 +153,20 @@ def run(
         except ImportError:
             fail("--format parquet needs pyarrow: pip install 'ccsim[parquet]'")
     loaded = load_or_exit(scenario, set_)
-    results = simulate(
-        loaded,
-        replications=replications,
-        seed=seed,
-        workers=workers,
-        record_events=events,
-        keep_records=out is not None or report is not None,
-    )
+    count = loaded.replications if replications is None else replications
+    with (
+        executor_or_exit(workers, scheduler, count) as executor,
+        Progress(count, loaded.name, enabled=not quiet) as progress,
+    ):
+        results = simulate(
+            loaded,
+            replications=count,
+            seed=seed,
+            record_events=events,
+            keep_records=out is not None or report is not None,
+            on_replication=progress,
+            executor=executor,
+        )
     if out is not None:
         from ccsim.output import write_results
 
@@ -147,7 +182,7 @@ def run(
     if out is not None:
         stdout.print(f"results written to {out}/", highlight=False)
     if report is not None:
-        stdout.print(f"report written to {report}", highlight=False)
+        stdout.print(f"report written to {report}", highlight=False, soft_wrap=True)
 
 
 def _json_safe(value: object) -> object:
