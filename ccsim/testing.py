@@ -216,6 +216,8 @@ def _load(folder: str | Path) -> Results:
 
 __all__ = [
     "DEFAULT_REGRESSION_METRICS",
+    "HIGHER_IS_WORSE",
+    "LOWER_IS_WORSE",
     "assert_metrics",
     "assert_no_regression",
     "check_metrics",
