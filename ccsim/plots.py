@@ -724,6 +724,10 @@ def standard_charts(results: Results, freq: str | float = "15m") -> list[Chart]:
     """Every chart that fits these results (for the report and ``--figures``); a chart
     that needs tables the results lack comes back with a note instead."""
     charts: list[Chart] = [Chart("utilization", "Agent groups", utilization(results))]
+    try:
+        has_events = not results.events.empty
+    except LookupError:
+        has_events = False
     builders = (
         ("wait_cdf", "Time to answer", lambda: wait_cdf(results)),
         (
@@ -735,6 +739,10 @@ def standard_charts(results: Results, freq: str | float = "15m") -> list[Chart]:
         ("chat_timeline", "A few chats with a transfer", lambda: chat_timeline(results)),
     )
     for name, title, build in builders:
+        if name == "chat_timeline" and not has_events:
+            note = "not drawn: these results have no event log (run with events on)"
+            charts.append(Chart(name, title, None, note))
+            continue
         try:
             charts.append(Chart(name, title, build()))
         except LookupError as error:

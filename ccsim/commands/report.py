@@ -53,7 +53,7 @@ def report(
         fail(f"cannot read results from {outdir}: {error}")
     target = output or outdir / "report.html"
     write_report(results, target, freq=freq)
-    stdout.print(f"report written to {target}", highlight=False)
+    stdout.print(f"report written to {target}", highlight=False, soft_wrap=True)
     if figures is not None:
         save_figures(results, figures, freq)
 
@@ -65,7 +65,7 @@ def save_figures(results: Results, folder: Path, freq: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for chart in standard_charts(results, freq):
         if chart.figure is None:
-            stdout.print(f"{chart.name}: {chart.note}", highlight=False)
+            stdout.print(f"{chart.name}: {chart.note}", highlight=False, soft_wrap=True)
             continue
         chart.figure.savefig(folder / f"{chart.name}.png", dpi=110)
-    stdout.print(f"charts written to {folder}/", highlight=False)
+    stdout.print(f"charts written to {folder}/", highlight=False, soft_wrap=True)

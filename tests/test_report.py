@@ -1,0 +1,154 @@
+"""The HTML report: one self-contained, well-formed page, from a run or a saved folder."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import ccsim
+from ccsim.cli import app
+from ccsim.report import format_metric, report_html
+
+ROOT = Path(__file__).resolve().parents[1]
+COLD = ROOT / "scenarios" / "transfer_cold.yaml"
+SHORT = ["--set", "duration=1h", "--set", "warmup=10m", "--workers", "1"]
+runner = CliRunner()
+VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+
+class Checker(HTMLParser):
+    """Collects tags, unbalanced closings and every URL-bearing attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.links: list[str] = []
+        self.images: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href", "srcset", "action", "data") and value is not None:
+                self.links.append(value)
+        if tag == "img":
+            self.images.append(dict(attrs).get("src") or "")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes {self.stack[-1:]}")
+        else:
+            self.stack.pop()
+
+
+def check(page: str) -> Checker:
+    checker = Checker()
+    checker.feed(page)
+    checker.close()
+    assert checker.problems == [] and checker.stack == []
+    return checker
+
+
+@pytest.fixture(scope="module")
+def results() -> ccsim.Results:
+    scenario = ccsim.load_scenario(COLD, ["duration=1h", "warmup=10m"])
+    return ccsim.simulate(scenario, replications=3, seed=4)
+
+
+@pytest.fixture(scope="module")
+def page(results: ccsim.Results) -> str:
+    return report_html(results)
+
+
+def test_report_is_well_formed_and_self_contained(page: str) -> None:
+    checker = check(page)
+    assert len(checker.images) == 5
+    assert all(src.startswith("data:image/png;base64,") for src in checker.images)
+    assert all(link.startswith("data:") for link in checker.links)
+    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", page.replace("://", ""))
+    assert "http://" not in page and "https://" not in page
+    assert "<script" not in page
+
+
+def test_report_holds_the_scenario_and_every_metric_with_its_interval(
+    results: ccsim.Results, page: str
+) -> None:
+    assert "transfer_cold" in page and "cold (inviter leaves at once)" in page
+    for metric, estimate in results.summary_table.overall.items():
+        assert f"<td>{metric}</td>" in page
+        if estimate.n > 1 and estimate.ci_low == estimate.ci_low:
+            low = format_metric(metric, estimate.ci_low)
+            assert f"[{low}, {format_metric(metric, estimate.ci_high)}]" in page
+    for name in ("sales", "support", "sales_team", "support_team"):
+        assert f"<th>{name}</th>" in page
+    assert "Full resolved scenario" in page
+
+
+def test_repr_html_shows_directories_groups_and_intervals(results: ccsim.Results) -> None:
+    shown = results._repr_html_()
+    check(shown)
+    assert "3 replications" in shown and "Per agent group" in shown
+    sl = results.summary_table.directories["support"]["service_level"]
+    assert format_metric("service_level", sl.mean) in shown
+    assert f"[{format_metric('service_level', sl.ci_low)}," in shown
+
+
+def test_run_report_and_report_from_the_saved_folder(tmp_path: Path) -> None:
+    written, out = tmp_path / "page.html", tmp_path / "out"
+    result = runner.invoke(
+        app, ["run", str(COLD), "-n", "2", *SHORT, "--report", str(written), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"report written to {written}" in result.stdout
+    check(written.read_text())
+
+    result = runner.invoke(app, ["report", str(out), "--figures", str(tmp_path / "png")])
+    assert result.exit_code == 0, result.output
+    saved = (out / "report.html").read_text()
+    check(saved)
+    strip = re.compile(r"page made [^.]*\.")
+    assert strip.sub("", saved) == strip.sub("", written.read_text())
+    pngs = sorted(p.name for p in (tmp_path / "png").iterdir())
+    assert pngs == [
+        "chat_timeline.png",
+        "handoff_gaps.png",
+        "queue_staffing.png",
+        "utilization.png",
+        "wait_cdf.png",
+    ]
+    assert all((tmp_path / "png" / p).read_bytes().startswith(b"\x89PNG") for p in pngs)
+
+
+def test_run_report_keeps_json_output_clean(tmp_path: Path) -> None:
+    written = tmp_path / "page.html"
+    result = runner.invoke(
+        app, ["run", str(COLD), "-n", "2", *SHORT, "--json", "--report", str(written)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["replications"] == 2
+    assert written.exists()
+
+
+def test_run_report_without_event_log_explains_the_missing_charts(tmp_path: Path) -> None:
+    written = tmp_path / "page.html"
+    result = runner.invoke(
+        app, ["run", str(COLD), "-n", "2", *SHORT, "--no-events", "--report", str(written)]
+    )
+    assert result.exit_code == 0, result.output
+    text = written.read_text()
+    check(text)
+    assert "not drawn: these results have no event log" in text
+    assert len(check(text).images) == 4
+
+
+def test_report_of_a_folder_that_is_not_results_fails_cleanly(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "is not a results folder" in " ".join(result.output.split())
+    assert not (tmp_path / "report.html").exists()
