@@ -91,6 +91,7 @@ def assert_metrics(
     "groups.support_team.utilization": "< 85%"}``) or lists whole expectations. Returns the
     verdicts when all hold; otherwise raises ``AssertionError`` listing each failure.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this helper
     verdicts = check_metrics(results, expectations, confidence)
     failed = [v for v in verdicts if not v.holds]
     if failed:
@@ -169,6 +170,7 @@ def assert_no_regression(
 
     Returns the comparison; raises ``AssertionError`` listing each regression.
     """
+    __tracebackhide__ = True
     comparison = compare(baseline, candidate)
     if metrics is None:
         metrics = DEFAULT_REGRESSION_METRICS

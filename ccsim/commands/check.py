@@ -79,7 +79,7 @@ def parse_or_exit(texts: Sequence[str]) -> list[Expectation]:
     if problems:
         stderr.print("[bold red]error:[/] bad --expect:", highlight=False)
         for problem in problems:
-            stderr.print(f"  - {problem}", highlight=False, markup=False)
+            stderr.print(f"  - {problem}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2)
     return parsed
 
@@ -182,4 +182,7 @@ def check_command(
     if failed:
         stdout.print(f"{failed} of {len(verdicts)} expectations failed", highlight=False)
         raise typer.Exit(1)
-    stdout.print(f"all {len(verdicts)} expectations hold", highlight=False)
+    held = (
+        "the expectation holds" if len(verdicts) == 1 else f"all {len(verdicts)} expectations hold"
+    )
+    stdout.print(held, highlight=False)
