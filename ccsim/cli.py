@@ -276,6 +276,8 @@ def print_summary(results: Results) -> None:
 from ccsim.commands import check as _check  # noqa: E402, F401
 from ccsim.commands import compare as _compare  # noqa: E402, F401
 from ccsim.commands import report as _report  # noqa: E402, F401
+from ccsim.commands import staff as _staff  # noqa: E402, F401
+from ccsim.commands import sweep as _sweep  # noqa: E402, F401
 from ccsim.commands import theory as _theory  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover

@@ -437,6 +437,11 @@ class Progress:
         if self._bar is not None:
             self._bar.update(self._task, description=description, total=total)
 
+    def reset(self, description: str, total: int) -> None:
+        """Start over at zero with a new label and total (the next step of a search)."""
+        if self._bar is not None:
+            self._bar.reset(self._task, total=total, description=description)
+
     def __call__(self, _: object = None) -> None:
         """Advance by one: usable as ``simulate(..., on_replication=progress)``."""
         self.advance()
