@@ -57,7 +57,7 @@ QuietOption = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
