@@ -11,6 +11,7 @@ a single panel is drawn, an optional ``ax`` to draw into.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,16 @@ QUEUE_COLOR = "#9e9e9e"
 WARMUP_COLOR = "#eeeeee"
 
 
+class ChartFigure(Figure):
+    """A Figure that shows itself in Jupyter (``_repr_png_``) without pyplot or
+    ``%matplotlib inline``."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
 def color(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
@@ -58,7 +69,7 @@ def color(index: int) -> str:
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
         return ax.get_figure(root=True), ax  # type: ignore[return-value]
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = ChartFigure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
 
 
@@ -87,9 +98,13 @@ def metric_scale(metric: str) -> tuple[float, str]:
 
 
 def metric_label(metric: str) -> str:
-    """``handoff_gap_mean`` -> ``handoff gap mean (s)``; the scope prefix is kept."""
+    """``handoff_gap_mean`` -> ``handoff gap mean (s)``;
+    ``directories.sales.service_level`` -> ``service level, sales (%)``."""
     _, unit = metric_scale(metric)
-    words = metric.replace("_", " ").replace(".", " / ")
+    parts = metric.split(".")
+    words = parts[-1].replace("_", " ")
+    if len(parts) > 1:
+        words += ", " + " ".join(parts[1:-1] if len(parts) == 3 else parts[:-1])
     return f"{words} ({unit})" if unit else words
 
 
@@ -195,7 +210,7 @@ def queue_and_staffing(
     else:
         series = timeseries(results, freq)
         warmup = results.scenario.warmup if warmup is None else warmup
-    fig = Figure(figsize=(9, 6.5), layout="constrained")
+    fig = ChartFigure(figsize=(9, 6.5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
     start_hours = series.index.total_seconds().to_numpy() / 3600
     step = start_hours[1] - start_hours[0] if len(start_hours) > 1 else 1.0
@@ -335,7 +350,7 @@ def handoff_gaps(results: Results | pd.DataFrame) -> Figure:
     """
     legs = results if isinstance(results, pd.DataFrame) else _measured_legs(results)
     legs = legs[legs["outcome"].astype(str) != "declined"]
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    fig = ChartFigure(figsize=(10, 4.2), layout="constrained")
     share_ax, cdf_ax = fig.subplots(1, 2, width_ratios=[1, 1.5])
     fig.suptitle("Handoff gaps by transfer kind (time with nobody connected to the customer)")
     kinds = list(KIND_LABELS)
@@ -541,15 +556,17 @@ def chat_timeline(
         chat_legs = legs[(legs["replication"] == rep) & (legs["chat"] == chat)]
         panels.append((rep, chat, mine, spans, requests, chat_legs))
     heights = [max(2, len({s.row for s in p[3]})) * 0.45 + 1.1 for p in panels]
-    fig = Figure(figsize=(10, sum(heights) + 0.6), layout="constrained")
+    fig = ChartFigure(figsize=(10, sum(heights) + 0.6), layout="constrained")
     axes = fig.subplots(len(panels), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)
     groups = list(results.scenario.agents)
+    gaps = False
     for ax, (rep, chat, mine, spans, requests, chat_legs) in zip(axes[:, 0], panels, strict=True):
-        _draw_timeline(ax, rep, chat, mine, spans, requests, chat_legs, groups)
+        gaps |= _draw_timeline(ax, rep, chat, mine, spans, requests, chat_legs, groups)
     axes[-1, 0].set_xlabel("minutes since the chat arrived")
     handles = [Patch(facecolor=QUEUE_COLOR, hatch="//", label="waiting in a queue")]
     handles += [Patch(color=color(i), label=g) for i, g in enumerate(groups)]
-    handles += [Patch(color=GAP_COLOR, alpha=0.18, label="gap (nobody connected)")]
+    if gaps:
+        handles += [Patch(color=GAP_COLOR, alpha=0.18, label="gap (nobody connected)")]
     handles += [_line_handle(":", "transfer requested")]
     fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize="small")
     fig.suptitle("Chat timelines: who was connected when", fontsize="large")
@@ -565,10 +582,11 @@ def _draw_timeline(
     requests: list[float],
     legs: pd.DataFrame,
     groups: list[str],
-) -> None:
+) -> bool:
+    """Draw one chat's panel; True if it shows a gap."""
     if not spans:
         _note(ax, f"chat {chat}: no events")
-        return
+        return False
     origin = float(events["time"].min())
     finish = max(s.end for s in spans)
     rows = list(dict.fromkeys(s.row for s in sorted(spans, key=lambda s: s.start)))
@@ -582,8 +600,9 @@ def _draw_timeline(
             style = {"facecolor": color(index)}
         ax.broken_barh([(left, max(width, 1e-3))], (y_of[span.row] - 0.35, 0.7), **style)
     first_connect = min((s.start for s in spans if s.kind == "agent"), default=None)
-    if first_connect is not None:
-        for lo, hi in _uncovered(spans, first_connect, finish):
+    holes = _uncovered(spans, first_connect, finish) if first_connect is not None else []
+    if holes:
+        for lo, hi in holes:
             ax.axvspan((lo - origin) / 60, (hi - origin) / 60, color=GAP_COLOR, alpha=0.18)
             ax.annotate(
                 f"gap {hi - lo:.0f} s",
@@ -608,6 +627,7 @@ def _draw_timeline(
         fontsize="medium",
         loc="left",
     )
+    return bool(holes)
 
 
 def _clock(seconds: float) -> str:
@@ -618,6 +638,13 @@ def _clock(seconds: float) -> str:
 # --------------------------------------------------------------------------- sweeps
 
 
+CURVE_MARKERS = ("o", "s", "^", "D", "v")
+CURVE_STYLES = ("-", "--", "-.", ":")
+
+#: Columns of a sweep file that describe the run, not a swept parameter.
+SWEEP_RUN_COLUMNS = ("seed", "replications", "scenario_sha")
+
+
 def sweep_metrics(frame: pd.DataFrame) -> list[str]:
     """Metric columns of a sweep table: each ``NAME`` with ``NAME_ci_low`` and
     ``NAME_ci_high`` beside it."""
@@ -625,10 +652,12 @@ def sweep_metrics(frame: pd.DataFrame) -> list[str]:
 
 
 def sweep_parameters(frame: pd.DataFrame) -> list[str]:
-    """The swept columns: everything that is not a metric or an interval bound."""
+    """The swept columns: everything but metrics, interval bounds and the run columns
+    a sweep file carries (seed, replications, scenario digest)."""
     metrics = sweep_metrics(frame)
     bounds = {f"{m}_ci_{side}" for m in metrics for side in ("low", "high")}
-    return [c for c in frame.columns if c not in metrics and c not in bounds]
+    skip = bounds | set(metrics) | set(SWEEP_RUN_COLUMNS)
+    return [c for c in frame.columns if c not in skip]
 
 
 def sweep_curve(
@@ -666,8 +695,17 @@ def sweep_curve(
         rows = rows.sort_values(parameter)
         x = rows[parameter].to_numpy()
         label = metric_label(metric).split(" (")[0] if value is None else f"{by} = {value}"
+        # Curves may coincide (same random numbers): vary marker, size and dash so that
+        # each stays visible on top of the others.
         ax.plot(
-            x, rows[metric] * factor, marker="o", color=color(index), label=label, linewidth=1.8
+            x,
+            rows[metric] * factor,
+            marker=CURVE_MARKERS[index % len(CURVE_MARKERS)],
+            markersize=max(7 - 1.5 * index, 3),
+            linestyle=CURVE_STYLES[index % len(CURVE_STYLES)],
+            color=color(index),
+            label=label,
+            linewidth=1.8,
         )
         low, high = rows[f"{metric}_ci_low"], rows[f"{metric}_ci_high"]
         if low.notna().any():
@@ -675,7 +713,7 @@ def sweep_curve(
                 x, low * factor, high * factor, color=color(index), alpha=0.2, linewidth=0
             )
     if target is not None:
-        ax.axhline(target * factor, color="#333333", linestyle="--", linewidth=1.2)
+        ax.axhline(target * factor, color="#333333", linestyle="--", linewidth=1.2, gid="target")
         ax.annotate(
             f"target {_shown(metric, target)}",
             (1.0, target * factor),
@@ -753,6 +791,7 @@ def standard_charts(results: Results, freq: str | float = "15m") -> list[Chart]:
 
 __all__ = [
     "Chart",
+    "ChartFigure",
     "chat_spans",
     "chat_timeline",
     "handoff_gaps",

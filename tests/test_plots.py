@@ -209,6 +209,9 @@ def sweep_frame() -> pd.DataFrame:
                 {
                     "agents.support_team.count": count,
                     "transfers.0.leave": leave,
+                    "seed": 7,
+                    "replications": 10,
+                    "scenario_sha": "abc123",
                     "service_level": level,
                     "service_level_ci_low": level - 0.03,
                     "service_level_ci_high": level + 0.03,
@@ -222,21 +225,31 @@ def test_sweep_curve_draws_one_banded_line_per_policy_and_the_target(tmp_path: P
     assert plots.sweep_parameters(frame) == ["agents.support_team.count", "transfers.0.leave"]
     fig = plots.sweep_curve(frame, "service_level", target=0.8)
     ax = fig.axes[0]
-    curves = [line for line in ax.get_lines() if line.get_marker() == "o"]
-    assert len(curves) == 2
+    curves = [line for line in ax.get_lines() if line.get_gid() != "target"]
+    assert [line.get_label() for line in curves] == [
+        "transfers.0.leave = on_connect",
+        "transfers.0.leave = immediately",
+    ]
     warm = frame[frame["transfers.0.leave"] == "on_connect"]
     assert curves[0].get_ydata() == pytest.approx(100 * warm["service_level"].to_numpy())
+    assert curves[0].get_marker() != curves[1].get_marker()  # visible even if they coincide
     assert len(ax.collections) == 2  # one confidence band per curve
-    target = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    target = [line for line in ax.get_lines() if line.get_gid() == "target"]
     assert target[0].get_ydata()[0] == pytest.approx(80)
-    text = texts(fig)
-    assert "target 80%" in text and "transfers.0.leave = immediately" in text
+    assert "target 80%" in texts(fig)
     assert ax.get_ylabel() == "service level (%)"
     assert ax.get_xlabel() == "agents.support_team.count"
     path = tmp_path / "sweep.csv"
     frame.to_csv(path, index=False)
     again = plots.sweep_curve(str(path), "service_level", by="transfers.0.leave")
-    assert len([line for line in again.axes[0].get_lines() if line.get_marker() == "o"]) == 2
+    assert len(again.axes[0].get_lines()) == 2
+
+
+def test_metric_labels_name_the_scope_and_the_unit() -> None:
+    assert plots.metric_label("handoff_gap_mean") == "handoff gap mean (s)"
+    assert plots.metric_label("directories.sales.service_level") == "service level, sales (%)"
+    assert plots.metric_label("groups.team.utilization") == "utilization, team (%)"
+    assert plots.metric_label("offered") == "offered (chats)"
 
 
 def test_sweep_curve_names_the_metrics_it_has() -> None:
