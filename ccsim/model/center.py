@@ -1,8 +1,8 @@
 """The contact center as a SimPy model: directories, agents, chats and transfers.
 
 Each rule of TRANSFER_RULES.md has one home, named in the method's docstring (search for
-``R8``). Arrivals and shifts are SimPy processes; everything a chat goes through is a
-callback on a SimPy timeout. Why callbacks and not one process per chat: a chat's
+``R8``). Shifts are SimPy processes; arrivals and everything a chat goes through are
+callbacks on SimPy timeouts. Why callbacks and not one process per chat: a chat's
 future changes under it (the customer abandons while an offer is ringing, a slowdown
 rescales the remaining work), and a versioned timer that simply ignores itself when it
 is stale is both cheaper and clearer than interrupting generator processes.
@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import simpy
@@ -44,7 +45,12 @@ from ccsim.scenario.schema import (
     Transfer,
 )
 
+EventLog = Callable[[int, "Chat | None", "Agent | None", "DirectoryState | None"], None]
 INF = math.inf
+# Codes written on every event, as plain ints: an IntEnum attribute lookup costs about as
+# much as appending the value.
+EVENT = SimpleNamespace(**{kind.name: int(kind) for kind in EventKind})
+COMPLETED = int(Outcome.COMPLETED)
 NAN = math.nan
 READY, NOT_READY, CLOSING, OFFLINE = (int(s) for s in AgentState)
 
@@ -344,6 +350,7 @@ class Center:
             replication=replication,
         )
         self._schedule = self._make_scheduler()
+        self._log = self._make_event_log()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -357,21 +364,27 @@ class Center:
 
         return schedule
 
-    def _log(
-        self,
-        kind: EventKind,
-        chat: Chat | None,
-        agent: Agent | None,
-        directory: DirectoryState | None,
-    ) -> None:
+    def _make_event_log(self) -> EventLog:
+        """``log(kind, chat, agent, directory)``: one row of the event log, or nothing when
+        events are not recorded. It runs several times per chat, so the columns' appends
+        are bound once here."""
         if not self.record_events:
-            return
+            return lambda kind, chat, agent, directory: None
+        env = self.env
         r = self.records
-        r.event_time.append(self.env.now)
-        r.event_chat.append(chat.id if chat is not None else -1)
-        r.event_kind.append(kind)
-        r.event_agent.append(agent.index if agent is not None else -1)
-        r.event_directory.append(directory.index if directory is not None else -1)
+        times, chats, kinds = r.event_time.append, r.event_chat.append, r.event_kind.append
+        agents, directories = r.event_agent.append, r.event_directory.append
+
+        def log(
+            kind: int, chat: Chat | None, agent: Agent | None, directory: DirectoryState | None
+        ) -> None:
+            times(env.now)
+            chats(-1 if chat is None else chat.id)
+            kinds(kind)
+            agents(-1 if agent is None else agent.index)
+            directories(-1 if directory is None else directory.index)
+
+        return log
 
     def _agent_changed(self, agent: Agent) -> None:
         """Close the agent's current state interval; call before changing state or held."""
@@ -420,22 +433,23 @@ class Center:
         for name, spec in self.scenario.directories.items():
             if spec.arrivals is not None:
                 rng = stream(self.root, "arrivals", name)
-                env.process(self._arrivals(self.directories[name], spec.arrivals, rng))
+                self._next_arrival(self.directories[name], arrival_times(spec.arrivals, rng))
         for name, spec in self.scenario.agents.items():
             env.process(self._staffing(self.groups[name], spec))
         env.run(until=self.scenario.duration)
         self._finalize()
         return self.records
 
-    def _arrivals(self, directory: DirectoryState, arrivals: Any, rng: Any) -> Any:
-        """R1: customers start chats at a directory (Poisson, piecewise-constant rate)."""
-        env = self.env
-        end = self.scenario.duration
-        for instant in arrival_times(arrivals, rng):
-            if instant >= end:
-                return
-            yield env.timeout(instant - env.now)
-            self._arrive(directory)
+    def _next_arrival(self, directory: DirectoryState, instants: Iterator[float]) -> None:
+        """R1: customers start chats at a directory (Poisson, piecewise-constant rate).
+        Each arrival schedules the next: a chain of timeouts is cheaper than a process."""
+        instant = next(instants, INF)
+        if instant < self.scenario.duration:
+            self._schedule(instant - self.env.now, self._arrival, directory, instants)
+
+    def _arrival(self, directory: DirectoryState, instants: Iterator[float]) -> None:
+        self._arrive(directory)
+        self._next_arrival(directory, instants)
 
     def _staffing(self, group: GroupState, spec: Any) -> Any:
         """Shifts: agent i works in every shift whose count exceeds i."""
@@ -483,7 +497,7 @@ class Center:
         chat.first_work = directory.first_handle()
         chat.first_decision = directory.first_decision()
         self.chats_live[chat.id] = chat
-        self._log(EventKind.ARRIVE, chat, None, directory)
+        self._log(EVENT.ARRIVE, chat, None, directory)
         self._set_patience(chat, directory.patience())
         self._enqueue(chat, directory)
 
@@ -500,7 +514,7 @@ class Center:
         chat.directory = directory
         directory.queue.append(chat)
         directory.waiting += 1
-        self._log(EventKind.QUEUE, chat, None, directory)
+        self._log(EVENT.QUEUE, chat, None, directory)
         if dispatch:
             self._dispatch(directory)
 
@@ -524,13 +538,21 @@ class Center:
             for agent in directory.available:
                 if agent in chat.participants:
                     continue
-                if best is None or (agent.held, agent.last_end) < (best.held, best.last_end):
+                if (
+                    best is None
+                    or agent.held < best.held
+                    or (agent.held == best.held and agent.last_end < best.last_end)
+                ):
                     best = agent
         else:
             for agent in directory.available:
                 if agent in chat.participants:
                     continue
-                if best is None or (agent.last_end, agent.held) < (best.last_end, best.held):
+                if (
+                    best is None
+                    or agent.last_end < best.last_end
+                    or (agent.last_end == best.last_end and agent.held < best.held)
+                ):
                     best = agent
         return best
 
@@ -600,7 +622,7 @@ class Center:
         """R4: the chat alerts the agent, holding one of its slots while it rings."""
         self._hold(agent, +1)
         chat.offered_to = agent
-        self._log(EventKind.OFFER, chat, agent, directory)
+        self._log(EVENT.OFFER, chat, agent, directory)
         if agent.held >= agent.max_chats:
             agent.ramping = False
         elif agent.ramping and directory.ramp_up > 0:
@@ -643,7 +665,7 @@ class Center:
         if token != chat.offer_token:
             return
         chat.offer_token += 1
-        self._log(EventKind.NO_ANSWER, chat, agent, chat.directory)
+        self._log(EVENT.NO_ANSWER, chat, agent, chat.directory)
         self._not_ready(agent)
         missed(chat, agent)
 
@@ -703,7 +725,7 @@ class Center:
             chat.queued_in = None
         else:
             return
-        self._log(EventKind.ABANDON, chat, None, chat.directory)
+        self._log(EVENT.ABANDON, chat, None, chat.directory)
         leg = chat.leg
         if leg is not None:
             chat.leg = None
@@ -717,7 +739,7 @@ class Center:
     def _connect(self, chat: Chat, agent: Agent, directory: DirectoryState) -> None:
         chat.participants[agent] = directory
         agent.connected += 1
-        self._log(EventKind.CONNECT, chat, agent, directory)
+        self._log(EVENT.CONNECT, chat, agent, directory)
         if agent.slowdown is not None:
             self._load_changed(agent)
 
@@ -792,7 +814,7 @@ class Center:
         directory = chat.participants.pop(agent)
         agent.connected -= 1
         agent.last_end = self.env.now
-        self._log(EventKind.LEAVE, chat, agent, directory)
+        self._log(EVENT.LEAVE, chat, agent, directory)
         if agent.slowdown is not None:
             self._load_changed(agent)
         wrap_up = directory.wrap_up()
@@ -806,10 +828,10 @@ class Center:
             and chat.offered_to is None
             and not chat.ended
         ):
-            self._end(chat, Outcome.COMPLETED)
+            self._end(chat, COMPLETED)
 
     def _wrap_up_over(self, agent: Agent, directory: DirectoryState) -> None:
-        self._log(EventKind.WRAP_UP_END, None, agent, directory)
+        self._log(EVENT.WRAP_UP_END, None, agent, directory)
         self._release(agent)
 
     def _release(self, agent: Agent) -> None:
@@ -820,7 +842,7 @@ class Center:
         """R13: every chat ends exactly once."""
         chat.ended = True
         del self.chats_live[chat.id]
-        self._log(EventKind.END, chat, None, chat.directory)
+        self._log(EVENT.END, chat, None, chat.directory)
         self._record_chat(chat, self.env.now, outcome)
 
     # ------------------------------------------------------------------ R6-R9: transfers
@@ -832,7 +854,7 @@ class Center:
         chat.rule = None
         inviter = chat.lead
         chat.transfers += 1
-        self._log(EventKind.TRANSFER, chat, inviter, chat.directory)
+        self._log(EVENT.TRANSFER, chat, inviter, chat.directory)
         if rule.target_directory is not None:
             self._directory_transfer(
                 chat, inviter, rule.target_directory, rule.rule.leave, rule.rule.confirm
@@ -859,7 +881,7 @@ class Center:
         chat.lead = None
         self._enqueue(chat, target, dispatch=False)
         if target.automated_message:
-            self._log(EventKind.AUTOMATED_MESSAGE, chat, None, target)
+            self._log(EVENT.AUTOMATED_MESSAGE, chat, None, target)
         self._set_patience(chat, target.patience_in_transfer())
         if leave == "immediately":
             self._inviter_leaves(leg)
@@ -908,15 +930,15 @@ class Center:
         leg.invitee = invitee
         self._hold(invitee, +1)
         if leg.rule.consult is not None:
-            self._log(EventKind.CONSULT, chat, invitee, chat.directory)
+            self._log(EVENT.CONSULT, chat, invitee, chat.directory)
             self._schedule(leg.rule.consult(), self._consulted, chat, leg, invitee)
         else:
-            self._log(EventKind.INVITE, chat, invitee, chat.directory)
+            self._log(EVENT.INVITE, chat, invitee, chat.directory)
             self._alert(chat, invitee, self._invitation_accepted, self._invitation_missed)
 
     def _consulted(self, chat: Chat, leg: Leg, invitee: Agent) -> None:
         """R9: the consultation held the invitee's slot; now the invitation itself rings."""
-        self._log(EventKind.INVITE, chat, invitee, chat.directory)
+        self._log(EVENT.INVITE, chat, invitee, chat.directory)
         self._alert(chat, invitee, self._invitation_accepted, self._invitation_missed)
 
     def _invitation_accepted(self, chat: Chat, invitee: Agent) -> None:
@@ -944,7 +966,7 @@ class Center:
     def _invitation_missed(self, chat: Chat, invitee: Agent) -> None:
         leg = chat.leg
         assert leg is not None and leg.invitee is invitee
-        self._log(EventKind.DECLINE, chat, invitee, chat.directory)
+        self._log(EVENT.DECLINE, chat, invitee, chat.directory)
         leg.invitee = None
         self._release(invitee)
         self._declined(chat, leg, can_retry=True)

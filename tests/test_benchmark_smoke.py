@@ -1,0 +1,80 @@
+"""The engine benchmark (benchmarks/engine.py) runs end to end at a tiny size.
+
+Speed is never asserted here (the figures depend on the machine); these tests check that
+every case runs the system it claims and that the verdicts follow from the figures.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from ccsim.model import run_replication
+from ccsim.scenario import load_scenario
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "engine.py"
+
+
+def load_engine() -> ModuleType:
+    """benchmarks/ is not a package: load the script as a module."""
+    spec = importlib.util.spec_from_file_location("benchmark_engine", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_script_runs_every_case_in_json() -> None:
+    pytest.importorskip("ciw")
+    engine = load_engine()
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--chats", "300", "--big-chats", "600", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    cases = report["cases"]
+    assert set(cases) == {"ccsim", "ciw", "simpy", "retail", "million"}
+    # ccsim and 'million' run the M/M/c scenario through the model's entry point
+    assert cases["ccsim"]["chats"] == run_replication(engine.mmc_scenario(300)).chat_count
+    assert cases["million"]["chats"] == run_replication(engine.mmc_scenario(600)).chat_count
+    retail = load_scenario(engine.RETAIL)
+    assert cases["retail"]["chats"] == run_replication(retail).chat_count
+    # Ciw and the SimPy loop simulate the same arrival rate over the same time
+    for name in ("ciw", "simpy"):
+        assert 150 < cases[name]["chats"] < 450, (name, cases[name]["chats"])
+    for case in cases.values():
+        assert case["seconds"] > 0 and case["peak_rss_mb"] >= case["baseline_rss_mb"] > 0
+        assert case["chats_per_second"] == pytest.approx(case["chats"] / case["seconds"])
+    checks = report["checks"]
+    rates = {name: case["chats_per_second"] for name, case in cases.items()}
+    assert checks["ccsim_vs_ciw"]["ratio"] == pytest.approx(rates["ccsim"] / rates["ciw"])
+    assert checks["ccsim_vs_simpy"]["ratio"] == pytest.approx(rates["ccsim"] / rates["simpy"])
+    assert checks["million_memory"]["peak_rss_mb"] == cases["million"]["peak_rss_mb"]
+
+
+def test_benchmark_verdicts_compare_figures_with_targets() -> None:
+    engine = load_engine()
+
+    def case(rate: float, peak: float = 100.0) -> dict[str, float]:
+        return {"chats_per_second": rate, "peak_rss_mb": peak}
+
+    fast = engine.verdicts(
+        {"ccsim": case(150.0), "ciw": case(100.0), "simpy": case(300.0), "million": case(1, 900)}
+    )
+    assert fast["ccsim_vs_ciw"]["ok"] and fast["ccsim_vs_simpy"]["ok"]
+    assert fast["million_memory"]["ok"]
+    slow = engine.verdicts(
+        {"ccsim": case(149.0), "ciw": case(100.0), "simpy": case(299.0), "million": case(1, 1100)}
+    )
+    assert not slow["ccsim_vs_ciw"]["ok"] and not slow["ccsim_vs_simpy"]["ok"]
+    assert not slow["million_memory"]["ok"]
+    assert engine.verdicts({"retail": case(10.0)}) == {}
