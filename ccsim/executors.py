@@ -312,7 +312,7 @@ class DaskExecutor:
                     pure=False,
                 )
                 futures[future] = position
-            for future in as_completed(list(futures)):
+            for future in as_completed(list(futures), loop=self.client.loop):
                 yield futures[future], future.result()
         finally:
             if futures:
