@@ -14,12 +14,13 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import yaml
 
 from ccsim.results import COUNT_METRICS, RATIO_METRICS, TIME_METRICS, Estimate
@@ -46,6 +47,8 @@ table.text th, table.text td { text-align: left; }
 .ci { color: #777; font-size: 0.85em; white-space: nowrap; }
 .note { color: #777; font-style: italic; }
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; height: auto; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr));
+        gap: 0 1.5em; }
 figcaption { color: #555; font-size: 0.9em; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 """
@@ -354,24 +357,126 @@ the warm-up are not measured.</p>
 """
 
 
-def write_report(
-    results: Results, path: str | Path, freq: str | float = "15m", title: str | None = None
-) -> Path:
-    """Write the HTML report of ``results`` to ``path`` (folders are created)."""
-    path = Path(path)
+def _write_atomic(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = report_html(results, freq=freq, title=title)
     staging = path.with_name(f".{path.name}.tmp")
     staging.write_text(text, encoding="utf-8")
     staging.replace(path)
     return path
 
 
+def write_report(
+    results: Results, path: str | Path, freq: str | float = "15m", title: str | None = None
+) -> Path:
+    """Write the HTML report of ``results`` to ``path`` (folders are created)."""
+    return _write_atomic(Path(path), report_html(results, freq=freq, title=title))
+
+
+# --------------------------------------------------------------------------- sweeps
+
+DEFAULT_SWEEP_METRICS = (
+    "service_level",
+    "abandon_rate",
+    "wait_p90",
+    "transfer_wait_mean",
+    "handoff_gap_mean",
+    "utilization",
+)
+
+
+def sweep_charts(
+    frame: pd.DataFrame,
+    metrics: Sequence[str] | None = None,
+    targets: Mapping[str, float] | None = None,
+) -> list[tuple[str, Figure]]:
+    """One sweep curve per metric (default: the usual ones the table has), with its
+    target line if ``targets`` names one."""
+    from ccsim.plots import sweep_curve, sweep_metrics
+
+    available = sweep_metrics(frame)
+    chosen = list(metrics) if metrics else [m for m in DEFAULT_SWEEP_METRICS if m in available]
+    missing = [m for m in chosen if m not in available]
+    if missing:
+        have = ", ".join(available)
+        raise KeyError(f"no metric {', '.join(missing)} in the sweep; it has {have}")
+    targets = targets or {}
+    return [(m, sweep_curve(frame, m, target=targets.get(m))) for m in chosen]
+
+
+def sweep_report_html(
+    frame: pd.DataFrame,
+    metrics: Sequence[str] | None = None,
+    targets: Mapping[str, float] | None = None,
+    title: str = "ccsim sweep",
+) -> str:
+    """A self-contained page of a sweep table: the curves, then the table itself."""
+    from ccsim.plots import sweep_parameters
+
+    charts = sweep_charts(frame, metrics, targets)
+    parameters = sweep_parameters(frame)
+    shown = [m for m, _ in charts]
+    rows = []
+    for record in frame.to_dict("records"):
+        cells = [_td(record[p]) for p in parameters]
+        for metric in shown:
+            base = metric.rsplit(".", 1)[-1]
+            estimate = Estimate(
+                record[metric], record[f"{metric}_ci_low"], record[f"{metric}_ci_high"]
+            )
+            cells.append(_cell(base, estimate))
+        rows.append(cells)
+    figures = "".join(
+        f'<figure id="{escape(m)}"><img alt="{escape(m)}" src="{figure_png(fig)}"></figure>'
+        for m, fig in charts
+    )
+    runs = ""
+    if {"seed", "replications"} <= set(frame.columns) and len(frame):
+        runs = (
+            f"{int(frame['replications'].iloc[0])} replications per point, seed "
+            f"{int(frame['seed'].iloc[0])}, the same random numbers at every point; "
+        )
+    lead = f"{runs}{len(frame)} points over {', '.join(parameters) or 'no parameter'}."
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<h1>{escape(title)}</h1>
+<p class="lead">{escape(lead)} Bands and intervals are 95% confidence intervals over
+replications.</p>
+<h2>Curves</h2>
+<div class="grid">{figures}</div>
+<h2>Table</h2>
+{_table([*parameters, *shown], rows)}
+</body>
+</html>
+"""
+
+
+def write_sweep_report(
+    frame: pd.DataFrame,
+    path: str | Path,
+    metrics: Sequence[str] | None = None,
+    targets: Mapping[str, float] | None = None,
+    title: str = "ccsim sweep",
+) -> Path:
+    """Write the HTML page of a sweep table (see :func:`sweep_report_html`)."""
+    return _write_atomic(Path(path), sweep_report_html(frame, metrics, targets, title))
+
+
 __all__ = [
+    "DEFAULT_SWEEP_METRICS",
     "format_metric",
     "report_html",
     "repr_html",
     "scenario_html",
     "summary_html",
+    "sweep_charts",
+    "sweep_report_html",
     "write_report",
+    "write_sweep_report",
 ]

@@ -152,3 +152,57 @@ def test_report_of_a_folder_that_is_not_results_fails_cleanly(tmp_path: Path) ->
     assert result.exit_code == 2
     assert "is not a results folder" in " ".join(result.output.split())
     assert not (tmp_path / "report.html").exists()
+
+
+def write_sweep(path: Path) -> None:
+    """A table in the shape ``ccsim sweep --out`` writes."""
+    lines = [
+        "agents.support_team.count,seed,replications,scenario_sha,"
+        "service_level,service_level_ci_low,service_level_ci_high,"
+        "wait_p90,wait_p90_ci_low,wait_p90_ci_high"
+    ]
+    for count in (3, 4, 5):
+        level, wait = 0.5 + 0.1 * count, 200.0 / count
+        lines.append(
+            f"{count},7,5,abc,{level},{level - 0.02},{level + 0.02},{wait},{wait - 4},{wait + 4}"
+        )
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_report_of_a_sweep_csv_draws_its_curves_and_table(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep.csv"
+    write_sweep(sweep)
+    result = runner.invoke(
+        app,
+        ["report", str(sweep), "--target", "service_level=80%", "--figures", str(tmp_path / "f")],
+    )
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "sweep.html").read_text()
+    checker = check(page)
+    assert len(checker.images) == 2  # the usual metrics the table has
+    assert all(src.startswith("data:image/png;base64,") for src in checker.images)
+    assert "5 replications per point, seed 7" in page and "3 points over" in page
+    assert "<td>80.0%" in page and "[78.0%, 82.0%]" in page
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == [
+        "sweep_service_level.png",
+        "sweep_wait_p90.png",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "wait_p90=80%"], "'%' applies to ratios"),
+        (["--target", "service_level"], "write METRIC=VALUE"),
+        (["-m", "wait_p99"], "no metric wait_p99"),
+    ],
+)
+def test_report_of_a_sweep_names_a_bad_metric_or_target(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    sweep = tmp_path / "sweep.csv"
+    write_sweep(sweep)
+    result = runner.invoke(app, ["report", str(sweep), *args])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "sweep.html").exists()
