@@ -909,7 +909,9 @@ class Center:
             return  # already gone (the chat ended or was abandoned meanwhile)
         leg.inviter_left = self.env.now
         self._leave(chat, leg.inviter)
-        if leg.connected == leg.connected:
+        # The freed inviter may at once take the chat back from the queue, which
+        # closes a cold leg inside _leave: close it here only if still open.
+        if leg.connected == leg.connected and leg in self.open_legs:
             self._close_leg(leg, LegOutcome.CONNECTED)
 
     def _invite(self, chat: Chat, leg: Leg) -> None:
