@@ -501,10 +501,7 @@ class IntervalStaffingResult:
         """The group's shifts as scenario YAML, to paste into the scenario file."""
         lines = ["agents:", f"  {self.group}:", "    shifts:"]
         for start, end, count in self.shifts():
-            lines.append(
-                f"      - {{from: {compact_duration(start)}, to: {compact_duration(end)}, "
-                f"count: {count}}}"
-            )
+            lines.append(f"      - {{from: {clock(start)}, to: {clock(end)}, count: {count}}}")
         return "\n".join(lines) + "\n"
 
 
@@ -631,8 +628,13 @@ def staff_per_interval(
     return IntervalStaffingResult(group, plans, replications, seed, simulations)
 
 
+def clock(seconds: float) -> str:
+    """A time of day as the scenario format writes it (``0h``, ``1h30m``)."""
+    return "0h" if seconds == 0 else compact_duration(seconds)
+
+
 def _span(start: float, end: float) -> str:
-    return f"{compact_duration(start)}-{compact_duration(end)}"
+    return f"{clock(start)}-{clock(end)}"
 
 
 __all__ = [

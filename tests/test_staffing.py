@@ -264,7 +264,7 @@ def test_cli_staff_per_interval_prints_shifts_as_yaml(tmp_path: Any) -> None:
     assert result.exit_code == 0, result.output
     fragment = result.stdout[result.stdout.index("agents:") :]
     shifts = yaml.safe_load(fragment)["agents"]["team"]["shifts"]
-    assert shifts[0]["from"] == "0s" and shifts[-1]["to"] == "3h"
+    assert shifts[0]["from"] == "0h" and shifts[-1]["to"] == "3h"
     assert "simulations of the day" in result.stdout
 
 

@@ -33,6 +33,7 @@ from ccsim.staffing import (
     NotReachable,
     StaffingError,
     StaffingResult,
+    clock,
     parse_targets,
     staff,
     staff_per_interval,
@@ -197,7 +198,7 @@ def print_intervals(result: IntervalStaffingResult) -> None:
     for check in paths:
         table.add_column(check.path, justify="right")
     for plan in result.intervals:
-        span = f"{compact_duration(plan.start)}-{compact_duration(plan.end)}"
+        span = f"{clock(plan.start)}-{clock(plan.end)}"
         cells = [_cell(c) for c in plan.checks] if plan.measured else ["warm-up"] * len(paths)
         table.add_row(span, str(plan.count), str(plan.estimate), *cells)
     stdout.print(table)

@@ -157,7 +157,8 @@ def print_sweep(result: SweepResult, parameters: list[str], metrics: list[str]) 
         title_justify="left",
     )
     for parameter in parameters:
-        table.add_column(parameter, justify="right", overflow="fold")
+        lines = parameter.replace(".", ".\n")  # a narrow column, one key a line
+        table.add_column(lines, justify="right", min_width=max(map(len, lines.split())))
     for name in metrics:
         table.add_column(name, justify="right", no_wrap=True)
     for point in result.points:
