@@ -294,12 +294,13 @@ def utilization(results: Results | pd.DataFrame, ax: Axes | None = None) -> Figu
         mean = picked["mean"].to_numpy(dtype=float) * 100
         low = picked["ci_low"].to_numpy(dtype=float) * 100
         high = picked["ci_high"].to_numpy(dtype=float) * 100
+        has_intervals = bool(np.isfinite(low).any())
         errors = np.vstack([np.nan_to_num(mean - low), np.nan_to_num(high - mean)])
         bars = ax.bar(
             x + (offset - 0.5) * width,
             mean,
             width,
-            yerr=errors,
+            yerr=errors if has_intervals else None,
             capsize=4,
             color=color(offset),
             label=metric,
@@ -320,7 +321,12 @@ def utilization(results: Results | pd.DataFrame, ax: Axes | None = None) -> Figu
     ax.set_xlabel("agent group")
     ax.set_title(
         "Utilization (held slot time / staffed slot time) and occupancy\n"
-        "(time with ≥ 1 chat / staffed time), error bars: 95% CI over replications",
+        "(time with ≥ 1 chat / staffed time), "
+        + (
+            "error bars: 95% CI over replications"
+            if has_intervals
+            else "one replication: no confidence intervals"
+        ),
         fontsize="medium",
     )
     ax.axhline(100, color="#999999", linewidth=0.8)
