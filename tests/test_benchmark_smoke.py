@@ -58,6 +58,9 @@ def test_benchmark_script_runs_every_case_in_json() -> None:
     rates = {name: case["chats_per_second"] for name, case in cases.items()}
     assert checks["ccsim_vs_ciw"]["ratio"] == pytest.approx(rates["ccsim"] / rates["ciw"])
     assert checks["ccsim_vs_simpy"]["ratio"] == pytest.approx(rates["ccsim"] / rates["simpy"])
+    cpu_rates = {name: case["chats_per_cpu_second"] for name, case in cases.items()}
+    expected = cpu_rates["ccsim"] / cpu_rates["ciw"]
+    assert checks["ccsim_vs_ciw"]["cpu_ratio"] == pytest.approx(expected)
     assert checks["million_memory"]["peak_rss_mb"] == cases["million"]["peak_rss_mb"]
 
 
@@ -65,7 +68,7 @@ def test_benchmark_verdicts_compare_figures_with_targets() -> None:
     engine = load_engine()
 
     def case(rate: float, peak: float = 100.0) -> dict[str, float]:
-        return {"chats_per_second": rate, "peak_rss_mb": peak}
+        return {"chats_per_second": rate, "chats_per_cpu_second": rate, "peak_rss_mb": peak}
 
     fast = engine.verdicts(
         {"ccsim": case(150.0), "ciw": case(100.0), "simpy": case(300.0), "million": case(1, 900)}
