@@ -8,7 +8,6 @@ Dask worker.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -219,10 +218,6 @@ class Results:
         from ccsim.report import repr_html
 
         return repr_html(self)
-
-
-def _fmt(value: float) -> str:
-    return "-" if value is None or math.isnan(value) else f"{value:.4g}"
 
 
 __all__ = ["METRICS", "Replication", "Results", "ccsim_version", "run_one", "simulate"]

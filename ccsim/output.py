@@ -50,6 +50,9 @@ def write_results(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are for sharing
     try:
         header = results.header()
         (staging / "summary.json").write_text(
