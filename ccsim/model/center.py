@@ -47,10 +47,9 @@ from ccsim.scenario.schema import (
 
 EventLog = Callable[[int, "Chat | None", "Agent | None", "DirectoryState | None"], None]
 INF = math.inf
-# Codes written on every event, as plain ints: an IntEnum attribute lookup costs about as
-# much as appending the value.
+# Event codes as plain ints, written several times per chat: an IntEnum attribute lookup
+# costs about as much as appending the value.
 EVENT = SimpleNamespace(**{kind.name: int(kind) for kind in EventKind})
-COMPLETED = int(Outcome.COMPLETED)
 NAN = math.nan
 READY, NOT_READY, CLOSING, OFFLINE = (int(s) for s in AgentState)
 
@@ -828,7 +827,7 @@ class Center:
             and chat.offered_to is None
             and not chat.ended
         ):
-            self._end(chat, COMPLETED)
+            self._end(chat, Outcome.COMPLETED)
 
     def _wrap_up_over(self, agent: Agent, directory: DirectoryState) -> None:
         self._log(EVENT.WRAP_UP_END, None, agent, directory)
