@@ -252,10 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(child(args.child, args.chats, args.repeat)))
         return 0
-    results: dict[str, dict[str, Any]] = {}
-    for case in args.cases.split(","):
+    cases = args.cases.split(",")
+    for case in cases:
         if case not in CASES:
             parser.error(f"unknown case {case!r}; choose from {', '.join(CASES)}")
+    results: dict[str, dict[str, Any]] = {}
+    for case in cases:
         size = args.big_chats if case == "million" else args.chats
         results[case] = run_case(case, size, args.repeat)
         if not args.json:
