@@ -145,44 +145,51 @@ def _agent_metrics(
     }
 
 
-def replication_metrics(records: Records, thresholds: Mapping[str, float]) -> ReplicationMetrics:
-    """All metrics of one replication; ``thresholds`` is the service-level threshold per
-    directory name."""
+def chat_metrics_between(
+    records: Records, thresholds: Mapping[str, float], start: float, end: float
+) -> ReplicationMetrics:
+    """Chat metrics (overall and per directory, no agent metrics) of the chats that arrived
+    in ``[start, end)`` and after the warm-up, with their transfer legs. Whole-run and
+    per-interval figures (staffing by hour) share these definitions."""
     r = records
     arrival = np.frombuffer(r.chat_arrival, dtype=float)
-    measured = arrival >= r.warmup
-    directory = np.frombuffer(r.chat_directory, dtype=np.int64)[measured]
-    chat_ids = np.frombuffer(r.chat_id, dtype=np.int64)
+    inside = (arrival >= max(start, r.warmup)) & (arrival < end)
+    directory = np.frombuffer(r.chat_directory, dtype=np.int64)[inside]
     threshold_by_index = np.array([thresholds[d] for d in r.directories], dtype=float)
     chats = {
-        "arrival": arrival[measured],
-        "connect": np.frombuffer(r.chat_connect, dtype=float)[measured],
-        "end": np.frombuffer(r.chat_end, dtype=float)[measured],
-        "outcome": np.frombuffer(r.chat_outcome, dtype=np.int8)[measured],
+        "arrival": arrival[inside],
+        "connect": np.frombuffer(r.chat_connect, dtype=float)[inside],
+        "end": np.frombuffer(r.chat_end, dtype=float)[inside],
+        "outcome": np.frombuffer(r.chat_outcome, dtype=np.int8)[inside],
         "threshold": threshold_by_index[directory] if directory.size else np.zeros(0),
     }
-    measured_ids = chat_ids[measured]
-    leg_chat = np.frombuffer(r.leg_chat, dtype=np.int64)
-    leg_measured = np.isin(leg_chat, measured_ids, assume_unique=False)
+    ids = np.frombuffer(r.chat_id, dtype=np.int64)[inside]
+    leg_inside = np.isin(np.frombuffer(r.leg_chat, dtype=np.int64), ids)
     legs = {
-        "kind": np.frombuffer(r.leg_kind, dtype=np.int8)[leg_measured],
-        "outcome": np.frombuffer(r.leg_outcome, dtype=np.int8)[leg_measured],
-        "requested": np.frombuffer(r.leg_requested, dtype=float)[leg_measured],
-        "connected": np.frombuffer(r.leg_connected, dtype=float)[leg_measured],
-        "gap": np.frombuffer(r.leg_handoff_gap, dtype=float)[leg_measured],
-        "overlap": np.frombuffer(r.leg_overlap, dtype=float)[leg_measured],
+        "kind": np.frombuffer(r.leg_kind, dtype=np.int8)[leg_inside],
+        "outcome": np.frombuffer(r.leg_outcome, dtype=np.int8)[leg_inside],
+        "requested": np.frombuffer(r.leg_requested, dtype=float)[leg_inside],
+        "connected": np.frombuffer(r.leg_connected, dtype=float)[leg_inside],
+        "gap": np.frombuffer(r.leg_handoff_gap, dtype=float)[leg_inside],
+        "overlap": np.frombuffer(r.leg_overlap, dtype=float)[leg_inside],
     }
-    leg_source = np.frombuffer(r.leg_source, dtype=np.int64)[leg_measured]
-
-    overall = _chat_metrics(**chats, legs=legs)
+    source = np.frombuffer(r.leg_source, dtype=np.int64)[leg_inside]
     per_directory: dict[str, Metrics] = {}
     for index, name in enumerate(r.directories):
-        mask = directory == index
-        leg_mask = leg_source == index
+        mask, leg_mask = directory == index, source == index
         per_directory[name] = _chat_metrics(
             **{k: v[mask] for k, v in chats.items()},
             legs={k: v[leg_mask] for k, v in legs.items()},
         )
+    return ReplicationMetrics(_chat_metrics(**chats, legs=legs), per_directory, {})
+
+
+def replication_metrics(records: Records, thresholds: Mapping[str, float]) -> ReplicationMetrics:
+    """All metrics of one replication; ``thresholds`` is the service-level threshold per
+    directory name."""
+    r = records
+    chat_part = chat_metrics_between(records, thresholds, r.warmup, math.inf)
+    overall = chat_part.overall
 
     # agent intervals clipped to the measured window
     start = np.clip(np.frombuffer(r.interval_start, dtype=float), r.warmup, r.duration)
@@ -201,7 +208,7 @@ def replication_metrics(records: Records, thresholds: Mapping[str, float]) -> Re
         )
     overall.update(_agent_metrics(start, end, state, held, max_chats))
     # Directories carry chat metrics only: an agent may serve several directories.
-    return ReplicationMetrics(overall, per_directory, per_group)
+    return ReplicationMetrics(overall, chat_part.directories, per_group)
 
 
 # --------------------------------------------------------------------------- across replications

@@ -30,8 +30,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ccsim import theory
 from ccsim.api import Replication, simulate
 from ccsim.executors import Executor, open_executor
@@ -42,7 +40,7 @@ from ccsim.results import (
     Estimate,
     ReplicationMetrics,
     Summary,
-    _chat_metrics,
+    chat_metrics_between,
 )
 from ccsim.scenario import Scenario
 from ccsim.scenario.schema import Shift, ToDirectory
@@ -429,36 +427,7 @@ def interval_metrics(
 ) -> ReplicationMetrics:
     """Chat metrics of the chats that arrived in ``[start, end)`` (and after warm-up),
     overall and per directory, with the same definitions as the whole-day metrics."""
-    arrival = np.frombuffer(records.chat_arrival, dtype=float)
-    inside = (arrival >= max(start, records.warmup)) & (arrival < end)
-    directory = np.frombuffer(records.chat_directory, dtype=np.int64)[inside]
-    limits = np.array([thresholds[d] for d in records.directories], dtype=float)
-    chats = {
-        "arrival": arrival[inside],
-        "connect": np.frombuffer(records.chat_connect, dtype=float)[inside],
-        "end": np.frombuffer(records.chat_end, dtype=float)[inside],
-        "outcome": np.frombuffer(records.chat_outcome, dtype=np.int8)[inside],
-        "threshold": limits[directory] if directory.size else np.zeros(0),
-    }
-    ids = np.frombuffer(records.chat_id, dtype=np.int64)[inside]
-    leg_inside = np.isin(np.frombuffer(records.leg_chat, dtype=np.int64), ids)
-    legs = {
-        "kind": np.frombuffer(records.leg_kind, dtype=np.int8)[leg_inside],
-        "outcome": np.frombuffer(records.leg_outcome, dtype=np.int8)[leg_inside],
-        "requested": np.frombuffer(records.leg_requested, dtype=float)[leg_inside],
-        "connected": np.frombuffer(records.leg_connected, dtype=float)[leg_inside],
-        "gap": np.frombuffer(records.leg_handoff_gap, dtype=float)[leg_inside],
-        "overlap": np.frombuffer(records.leg_overlap, dtype=float)[leg_inside],
-    }
-    source = np.frombuffer(records.leg_source, dtype=np.int64)[leg_inside]
-    per_directory = {}
-    for index, name in enumerate(records.directories):
-        mask, leg_mask = directory == index, source == index
-        per_directory[name] = _chat_metrics(
-            **{k: v[mask] for k, v in chats.items()},
-            legs={k: v[leg_mask] for k, v in legs.items()},
-        )
-    return ReplicationMetrics(_chat_metrics(**chats, legs=legs), per_directory, {})
+    return chat_metrics_between(records, thresholds, start, end)
 
 
 @dataclass(frozen=True)
