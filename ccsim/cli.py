@@ -54,6 +54,11 @@ SchedulerOption = Annotated[
     ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
+ReplicationsOption = Annotated[
+    int | None,
+    typer.Option("--replications", "-n", min=1, help="Replications (default: the scenario's)."),
+]
+SeedOption = Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -122,11 +127,8 @@ def validate(scenario: ScenarioPath, set_: SetOption = None) -> None:
 @app.command()
 def run(
     scenario: ScenarioPath,
-    replications: Annotated[
-        int | None,
-        typer.Option("--replications", "-n", min=1, help="Replications (default: the scenario's)."),
-    ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")] = None,
+    replications: ReplicationsOption = None,
+    seed: SeedOption = None,
     set_: SetOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Write summary.json, scenario and tables to this folder.")

@@ -20,7 +20,7 @@ import typer
 from rich.text import Text
 
 from ccsim.api import Results, simulate
-from ccsim.cli import SetOption, app, fail, stderr, stdout
+from ccsim.cli import ReplicationsOption, SeedOption, SetOption, app, fail, stderr, stdout
 from ccsim.commands.compare import read_side
 from ccsim.expect import Expectation, ExpectationError, Verdict, evaluate_all, parse_expectation
 
@@ -111,11 +111,8 @@ def check_command(
     junit: Annotated[
         Path | None, typer.Option(help="Write a JUnit XML report to this file.")
     ] = None,
-    replications: Annotated[
-        int | None,
-        typer.Option("--replications", "-n", min=1, help="Replications (default: the scenario's)."),
-    ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")] = None,
+    replications: ReplicationsOption = None,
+    seed: SeedOption = None,
     set_: SetOption = None,
     workers: Annotated[
         int | None, typer.Option(min=1, help="Parallel worker processes (default: all cores).")
