@@ -91,6 +91,21 @@ CHART_CAPTIONS = {
 # --------------------------------------------------------------------------- values
 
 
+def _page_head(title: str) -> str:
+    """The start of a self-contained page: no external stylesheet, font or script."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<h1>{escape(title)}</h1>
+"""
+
+
 def format_metric(metric: str, value: float | None) -> str:
     """Counts as numbers, ratios as percentages, times in seconds (or minutes)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -332,17 +347,7 @@ def report_html(results: Results, freq: str | float = "15m", title: str | None =
         if scenario.description.strip()
         else ""
     )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<h1>{escape(title)}</h1>
-{description}
+    return f"""{_page_head(title)}{description}
 <p class="lead">{escape(lead)}</p>
 <h2>Results</h2>
 <p>Means over replications with 95% confidence intervals (Student t); chats arriving in
@@ -436,18 +441,8 @@ def sweep_report_html(
             f"{int(frame['seed'].iloc[0])}, the same random numbers at every point; "
         )
     lead = f"{runs}{len(frame)} points over {', '.join(parameters) or 'no parameter'}."
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<h1>{escape(title)}</h1>
-<p class="lead">{escape(lead)} Bands and intervals are 95% confidence intervals over
-replications.</p>
+    return f"""{_page_head(title)}<p class="lead">{escape(lead)} Bands and intervals are 95%
+confidence intervals over replications.</p>
 <h2>Curves</h2>
 <div class="grid">{figures}</div>
 <h2>Table</h2>
