@@ -41,8 +41,10 @@ from itertools import pairwise
 
 import numpy as np
 
+from ccsim.api import simulate
 from ccsim.model.records import AgentState, LegOutcome, Outcome, Records
 from ccsim.results import Estimate, estimate
+from ccsim.scenario import scenario_from_dict
 from ccsim.scenario.schema import (
     Constant,
     Exponential,
@@ -54,14 +56,18 @@ from ccsim.theory import ErlangA, ErlangC, erlang_a, erlang_c, jackson_arrival_r
 
 __all__ = [
     "Comparison",
+    "Observation",
     "QueueTheory",
     "Validation",
     "batch_windows",
     "bonferroni",
     "compare",
+    "erlang_scenario",
+    "jackson_scenario",
     "markov_problems",
     "observe",
     "queue_theory",
+    "relaxation_time",
     "service_level_name",
     "validate",
 ]
@@ -603,10 +609,12 @@ class Comparison:
 
     @property
     def inside(self) -> bool | None:
-        """Whether theory lies in the interval (None without an interval or theory)."""
+        """Whether theory lies in the interval; None without theory or without a proper
+        interval (fewer than two samples, or all samples equal, as when the event
+        measured is too rare to be seen)."""
         low, high = self.simulation.ci_low, self.simulation.ci_high
-        if math.isnan(low) or math.isnan(high) or math.isnan(self.theory):
-            return None
+        if math.isnan(low) or math.isnan(high) or math.isnan(self.theory) or low == high:
+            return None  # no interval: too few samples, or all equal (a rare event)
         return low <= self.theory <= high
 
     def describe(self) -> str:
@@ -676,11 +684,11 @@ def validate(
     confidence: float = 0.95,
     workers: int | None = 1,
     thresholds: Sequence[float] = (),
+    end: float | None = None,
 ) -> Validation:
     """Simulate ``scenario`` and compare every directory with its (exact or rough) theory,
-    one sample per replication over ``[warmup, duration)``."""
-    from ccsim.api import simulate
-
+    one sample per replication over ``[warmup, end)`` (``end`` defaults to the duration;
+    an earlier end leaves time for the last measured chats to be answered)."""
     problems = markov_problems(scenario)
     theory = queue_theory(scenario, exact=not problems)
     results = simulate(
@@ -691,7 +699,9 @@ def validate(
         record_events=False,
         keep_records=True,
     )
-    samples = [observe(records, scenario, thresholds=thresholds) for records in results.records]
+    samples = [
+        observe(records, scenario, end=end, thresholds=thresholds) for records in results.records
+    ]
     notes = []
     if scenario.warmup == 0:
         notes.append(
@@ -708,3 +718,128 @@ def validate(
         runtime_s=results.runtime_s,
         notes=notes,
     )
+
+
+# --------------------------------------------------------------------------- exact scenarios
+
+
+def relaxation_time(servers: int, load: float, handle_time: float) -> float:
+    """Time an M/M/c queue at occupancy ``load`` < 1 takes to forget its state,
+    1/(cμ(1-√ρ)²) in heavy traffic: warm-ups and batches are sized in multiples of it.
+    It spans ρ/(1-√ρ)² arrivals, whatever c."""
+    return handle_time / (servers * (1.0 - math.sqrt(load)) ** 2)
+
+
+def erlang_scenario(
+    agents: int,
+    load: float,
+    *,
+    chats: int,
+    max_chats: int = 1,
+    handle_time: float = 60.0,
+    patience: float | None = None,
+    threshold: float = 20.0,
+    routing: str = "longest_idle",
+    seed: int = 1,
+    replications: int = 1,
+) -> tuple[Scenario, float]:
+    """An exact M/M/c (or M/M/c+M with ``patience``) scenario, and the end of its
+    measured window.
+
+    One directory with Poisson arrivals at ``load`` per slot and exponential handle
+    times, ``agents`` x ``max_chats`` slots, offers answered at once. ``chats`` is the
+    expected number of measured arrivals (per replication). The warm-up lasts 20
+    relaxation times (50 mean handle or patience times with abandonment); after the
+    measured window a drain lets the last measured chats be answered, so measurements
+    stop at the returned end, not at the duration.
+    """
+    servers = agents * max_chats
+    rate = load * servers / handle_time
+    if patience is None:
+        warmup = max(20 * relaxation_time(servers, load, handle_time), 20 * handle_time)
+        drain = 60 / (servers / handle_time - rate)  # 60 mean waits of those who wait
+    else:
+        warmup = drain = 50 * max(handle_time, patience)
+    measured = chats / rate
+    directory: dict[str, object] = {
+        "arrivals": rate,
+        "handle_time": {"dist": "exponential", "mean": handle_time},
+        "service_level": threshold,
+        "routing": routing,
+    }
+    if patience is not None:
+        directory["patience"] = {"dist": "exponential", "mean": patience}
+    kind = f"M/M/{servers}" if patience is None else f"M/M/{servers}+M"
+    scenario = scenario_from_dict(
+        {
+            "name": f"{kind} ({agents} agents x {max_chats} slots, load {load:g})",
+            "duration": warmup + measured + drain,
+            "warmup": warmup,
+            "seed": seed,
+            "replications": replications,
+            "directories": {"queue": directory},
+            "agents": {
+                "agents": {"count": agents, "directories": ["queue"], "max_chats": max_chats}
+            },
+        }
+    )
+    return scenario, warmup + measured
+
+
+def jackson_scenario(
+    external: Mapping[str, float],
+    routing: Mapping[str, Mapping[str, float]],
+    handle_times: Mapping[str, float],
+    agents: Mapping[str, tuple[int, int]],
+    *,
+    visits: int,
+    seed: int = 1,
+    replications: int = 1,
+) -> tuple[Scenario, float]:
+    """An exact open Jackson network and the end of its measured window.
+
+    Directories (named by ``handle_times``, exponential means in seconds) get Poisson
+    arrivals at ``external`` rates (per second) and are linked by cold immediate
+    transfers with ``routing`` probabilities whose ``at`` is the source's handle-time
+    distribution; ``agents[d] = (count, max_chats)`` serve directory ``d`` only.
+    ``visits`` queue entries (arrivals plus transfers) are measured per replication.
+    """
+    rates = jackson_arrival_rates(external, routing)
+    longest = max(handle_times.values())
+    warmup, drain = 200 * longest, 100 * longest
+    measured = visits / sum(rates.values())
+    directories: dict[str, dict[str, object]] = {}
+    for name, handle in handle_times.items():
+        directories[name] = {
+            "handle_time": {"dist": "exponential", "mean": handle},
+            "service_level": handle / 2,
+        }
+        if external.get(name, 0) > 0:
+            directories[name]["arrivals"] = external[name]
+    transfers = [
+        {
+            "from": source,
+            "to": {"directory": target},
+            "probability": probability,
+            "at": {"dist": "exponential", "mean": handle_times[source]},
+            "leave": "immediately",
+        }
+        for source, row in routing.items()
+        for target, probability in row.items()
+    ]
+    scenario = scenario_from_dict(
+        {
+            "name": f"Jackson network of {len(handle_times)} directories",
+            "duration": warmup + measured + drain,
+            "warmup": warmup,
+            "seed": seed,
+            "replications": replications,
+            "directories": directories,
+            "agents": {
+                f"team_{name}": {"count": count, "max_chats": slots, "directories": [name]}
+                for name, (count, slots) in agents.items()
+            },
+            "transfers": transfers,
+        }
+    )
+    return scenario, warmup + measured
