@@ -63,6 +63,7 @@ __all__ = [
     "bonferroni",
     "compare",
     "erlang_scenario",
+    "format_metric",
     "jackson_scenario",
     "markov_problems",
     "observe",
@@ -595,6 +596,21 @@ def batch_windows(start: float, end: float, batches: int) -> list[tuple[float, f
 
 
 # --------------------------------------------------------------------------- comparison
+
+
+RATE_METRICS = frozenset({"arrival_rate"})
+TIME_METRICS = frozenset({"wait_mean", "transfer_wait_mean"})
+
+
+def format_metric(metric: str, value: float) -> str:
+    """Rates per hour, times in seconds, shares as percentages."""
+    if value is None or math.isnan(value):
+        return "-"
+    if metric in RATE_METRICS:
+        return f"{3600 * value:.2f}/h"
+    if metric in TIME_METRICS:
+        return f"{value:.2f}s"
+    return f"{100 * value:.2f}%"
 
 
 @dataclass(frozen=True)

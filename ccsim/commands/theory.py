@@ -16,10 +16,7 @@ import typer
 from rich.table import Table
 
 from ccsim.cli import ScenarioPath, SetOption, app, fail, load_or_exit, stdout
-from ccsim.validation import Comparison, QueueTheory, Validation, validate
-
-RATE_METRICS = frozenset({"arrival_rate"})
-TIME_METRICS = frozenset({"wait_mean", "transfer_wait_mean"})
+from ccsim.validation import Comparison, QueueTheory, Validation, format_metric, validate
 
 DESCRIPTIONS = {
     "arrival_rate": "chats entering the queue (arrivals + transfers in)",
@@ -32,17 +29,6 @@ DESCRIPTIONS = {
     "transfer_wait_mean": "mean wait of transfers in",
     "transfer_service_level": "transfers in answered within threshold",
 }
-
-
-def format_metric(metric: str, value: float) -> str:
-    """Rates per hour, times in seconds, shares as percentages."""
-    if value is None or math.isnan(value):
-        return "-"
-    if metric in RATE_METRICS:
-        return f"{3600 * value:.2f}/h"
-    if metric in TIME_METRICS:
-        return f"{value:.2f}s"
-    return f"{100 * value:.2f}%"
 
 
 def _interval(comparison: Comparison) -> str:
