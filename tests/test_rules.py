@@ -601,6 +601,24 @@ def test_r6_declined_invitation_falls_back_to_a_directory_transfer():
     assert chat.final_directory == "x"
 
 
+def test_r6_directory_fallback_is_a_transfer_that_max_transfers_caps():
+    """With ``max_transfers: 1`` the declined invitation used the chat's one transfer, so
+    its directory fallback is not made: the inviter keeps the chat (R6, R13)."""
+    groups = {"sup": {"count": 0, "directories": [], "max_chats": 1}}
+    rule = {"to": {"group": "sup"}, "at": 120, "on_decline": {"directory": "x"}}
+    r = run_placed(transfer_scenario(rule, groups=groups, max_transfers=1))
+    (chat,) = chats(r)
+    a = chat.arrival
+    assert timeline(r, 0, a)[4:] == [
+        (120.0, "TRANSFER", 0),
+        (300.0, "LEAVE", 0),  # the inviter carries on for the remaining 300 - 120 s
+        (300.0, "END", -1),
+    ]
+    (declined,) = legs(r)
+    assert declined.outcome is LegOutcome.DECLINED
+    assert chat.transfers == 1 and chat.final_directory == "d"
+
+
 # --------------------------------------------------------------------------- R7 agent transfer
 
 
@@ -963,8 +981,8 @@ def test_r12_abandon_during_warm_transfer_releases_the_inviter_with_wrap_up():
         (120.0, "TRANSFER", 0),
         (120.0, "QUEUE", -1),
         (180.0, "ABANDON", -1),
-        (180.0, "END", -1),
         (180.0, "LEAVE", 0),
+        (180.0, "END", -1),  # a chat's END is always its last event
     ]
     assert chat.outcome is Outcome.ABANDONED_IN_TRANSFER and chat.end == exact(a + 180)
     assert times(r, A.WRAP_UP_END) == [exact(a + 200)]
@@ -1084,7 +1102,7 @@ def test_r13_every_chat_ends_exactly_once_and_capacity_is_never_exceeded(seed):
         )
         assert leg.gap >= 0 and leg.overlap >= 0
     assert sum(c.transfers for c in rows) == len(legs(r))
-    assert max(c.transfers for c in rows) <= 3 + 1  # a declined invitation's fallback adds one
+    assert max(c.transfers for c in rows) <= 3  # a declined invitation's fallback is capped too
     for i in range(len(r.agent_group)):
         cap = r.group_max_chats[r.agent_group[i]]
         spans_i = intervals(r, i)

@@ -729,9 +729,10 @@ class Center:
         if leg is not None:
             chat.leg = None
             self._close_leg(leg, LegOutcome.ABANDONED)
-        self._end(chat, Outcome.ABANDONED if leg is None else Outcome.ABANDONED_IN_TRANSFER)
+        chat.ended = True  # the participants' leaving below must not complete the chat
         for participant in list(chat.participants):
             self._leave(chat, participant)
+        self._end(chat, Outcome.ABANDONED if leg is None else Outcome.ABANDONED_IN_TRANSFER)
 
     # ------------------------------------------------------------------ service legs
 
@@ -982,7 +983,11 @@ class Center:
         chat.leg = None
         self._close_leg(leg, LegOutcome.DECLINED)
         inviter = leg.inviter
-        if isinstance(rule.on_decline, DeclineToDirectory):
+        fallback = isinstance(rule.on_decline, DeclineToDirectory) and (
+            self.max_transfers is None or chat.transfers < self.max_transfers
+        )
+        if fallback:  # a new transfer, so ``max_transfers`` caps it too
+            assert isinstance(rule.on_decline, DeclineToDirectory)
             chat.transfers += 1
             target = self.directories[rule.on_decline.directory]
             self._directory_transfer(chat, inviter, target, rule.on_decline.leave, rule.confirm)
