@@ -89,7 +89,11 @@ def _distribution_name(dist: object) -> str:
 
 def _used_directories(scenario: Scenario) -> list[str]:
     """Directories that see chats: those with arrivals and transfer targets."""
-    targets = {t.to.directory for t in scenario.transfers if isinstance(t.to, ToDirectory)}
+    targets = {
+        t.to.directory
+        for t in scenario.transfers
+        if isinstance(t.to, ToDirectory) and t.probability > 0
+    }
     return [
         name
         for name, spec in scenario.directories.items()
@@ -106,9 +110,11 @@ def _rates_in_run(scenario: Scenario, directory: str) -> list[float]:
 
 
 def _network_directories(scenario: Scenario) -> set[str]:
-    """Directories that send or receive a transfer of any kind."""
+    """Directories that send or receive a transfer of any kind (with probability > 0)."""
     linked: set[str] = set()
     for rule in scenario.transfers:
+        if rule.probability == 0:
+            continue
         linked.add(rule.source)
         if isinstance(rule.to, ToDirectory):
             linked.add(rule.to.directory)
