@@ -7,8 +7,9 @@ serial run, a pool of any size and a Dask cluster give the same numbers.
 
 The local pool forks its workers once, up front (before any progress-bar thread starts),
 and reuses them for every call, so a staffing search or a sweep pays process start-up
-once. Each distinct scenario is pickled once per call and unpickled once per worker (a
-per-worker cache keyed by digest), not once per task. On Dask each scenario is scattered
+once. Each distinct scenario is serialised once per call (as JSON, the scenario format
+itself) and validated once per worker (a per-worker cache keyed by digest), not once per
+task. On Dask each scenario is scattered
 once and fetched by a worker the first time it needs it.
 """
 
@@ -19,7 +20,6 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
-import pickle
 import signal
 import socket
 from collections.abc import Iterator, Sequence
@@ -87,7 +87,7 @@ def serial(tasks: Sequence[Task]) -> Iterator[tuple[int, Replication]]:
 
 # --------------------------------------------------------------------------- local process pool
 
-#: Scenarios a pool worker has already unpickled, by digest of their pickled bytes.
+#: Scenarios a pool worker has already read, by digest of their JSON.
 _WORKER_SCENARIOS: dict[str, Scenario] = {}
 #: Forget them all beyond this many (a long staffing search makes a scenario per step).
 _WORKER_CACHE_SIZE = 64
@@ -107,7 +107,7 @@ def _worker_run(
     if scenario is None:
         if len(_WORKER_SCENARIOS) >= _WORKER_CACHE_SIZE:
             _WORKER_SCENARIOS.clear()
-        scenario = _WORKER_SCENARIOS[digest] = pickle.loads(scenario_bytes)
+        scenario = _WORKER_SCENARIOS[digest] = Scenario.model_validate_json(scenario_bytes)
     return run_task(Task(scenario, replication, seed, events, keep))
 
 
@@ -149,13 +149,13 @@ class LocalPool:
     def __call__(self, tasks: Sequence[Task]) -> Iterator[tuple[int, Replication]]:
         pool = self.start()._pool
         assert pool is not None
-        packed: dict[int, tuple[str, bytes]] = {}  # by id(scenario): pickled once per call
+        packed: dict[int, tuple[str, bytes]] = {}  # by id(scenario): serialised once per call
         futures: dict[Future[Replication], int] = {}
         try:
             for position, task in enumerate(tasks):
                 key = id(task.scenario)
                 if key not in packed:
-                    data = pickle.dumps(task.scenario, protocol=pickle.HIGHEST_PROTOCOL)
+                    data = task.scenario.model_dump_json(by_alias=True).encode()
                     packed[key] = (hashlib.sha256(data).hexdigest(), data)
                 digest, data = packed[key]
                 future = pool.submit(

@@ -91,7 +91,11 @@ def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any]
 def parse_yaml(text: str, source: str = "scenario") -> dict[str, Any]:
     """Parse the text of a scenario file; the top level must be a mapping."""
     try:
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+        loader = _Loader(text)  # a SafeLoader that also refuses duplicate keys
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
