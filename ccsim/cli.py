@@ -178,23 +178,15 @@ def run(
 
         write_report(results, report)
     if as_json:
-        sys.stdout.write(json.dumps(_json_safe(results.to_dict()), indent=2) + "\n")
+        from ccsim.output import json_safe
+
+        sys.stdout.write(json.dumps(json_safe(results.to_dict()), indent=2) + "\n")
         return
     print_summary(results)
     if out is not None:
         stdout.print(f"results written to {out}/", highlight=False)
     if report is not None:
         stdout.print(f"report written to {report}", highlight=False, soft_wrap=True)
-
-
-def _json_safe(value: object) -> object:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def format_value(metric: str, value: float) -> str:

@@ -32,14 +32,14 @@ Format = Literal["csv", "parquet"]
 HEADER_PREFIX = "# ccsim "
 
 
-def _clean(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON has no NaN: write null."""
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -56,7 +56,7 @@ def write_results(
     try:
         header = results.header()
         (staging / "summary.json").write_text(
-            json.dumps(_clean(results.to_dict()), indent=2) + "\n"
+            json.dumps(json_safe(results.to_dict()), indent=2) + "\n"
         )
         (staging / "scenario.yaml").write_text(
             yaml.safe_dump(header["scenario"], sort_keys=False, allow_unicode=True)
