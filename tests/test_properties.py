@@ -158,7 +158,8 @@ def transfer_rules(
                 }
             else:
                 rule["on_decline"] = decline
-            rule["retries"] = draw(st.integers(1, 3))
+            if decline == "retry":
+                rule["retries"] = draw(st.integers(1, 3))
         rules.append(rule)
     return rules
 

@@ -955,3 +955,18 @@ def test_override_with_an_empty_path_part() -> None:
         load_scenario(RETAIL, ["agents..count=3"])
     [line] = info.value.problems
     assert line.startswith("'agents..count': not a path")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("transfers.1.leave=immediately", "transfers.1.leave: applies to directory transfers"),
+        ("transfers.1.retries=3", "transfers.1.retries: applies with on_decline: retry only"),
+    ],
+)
+def test_keys_that_would_be_ignored_are_refused(override: str, message: str) -> None:
+    """A planner who writes ``leave`` on an invitation, or ``retries`` without ``retry``,
+    is told so instead of getting a silently different model."""
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(RETAIL, [override])
+    assert any(problem.startswith(message) for problem in caught.value.problems)

@@ -480,7 +480,10 @@ def test_exact_network_has_no_problems_and_jackson_rates() -> None:
         ({"transfers.0.leave": {"after": "10s"}}, "transfers.0.leave"),
         ({"transfers.0.at": "1m"}, "transfers.0.at"),
         ({"transfers.0.at": {"dist": "exponential", "mean": "1m"}}, "transfers.0.at"),
-        ({"transfers.0.to": {"group": "team_b"}}, "transfers.0.to"),
+        (
+            {"transfers.0.to": {"group": "team_b"}, "transfers.0.leave": "on_connect"},
+            "transfers.0.to",
+        ),
         (
             {
                 "transfers.0.to": {"group": "team_b"},

@@ -384,6 +384,15 @@ class Transfer(Model):
             raise ValueError(
                 "on_decline: applies to invitations of a group (to: {group: NAME}) only"
             )
+        # Keys that would be silently ignored are refused, so a planner is never misled.
+        if not to_directory and self.leave != "on_connect":
+            raise ValueError(
+                "leave: applies to directory transfers; an invited agent's inviter leaves "
+                "`confirm` after the new agent connects (kind: transfer) or keeps the chat "
+                "(kind: conference)"
+            )
+        if self.retries != 1 and self.on_decline != "retry":
+            raise ValueError("retries: applies with on_decline: retry only")
         return self
 
 
