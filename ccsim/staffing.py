@@ -314,35 +314,13 @@ class StaffingResult:
 
 
 def smallest_passing(meets: Callable[[int], bool], start: int, lowest: int, highest: int) -> int:
-    """Smallest ``c`` in ``[lowest, highest]`` with ``meets(c)``, for a criterion that
-    stays met once met. Gallops away from ``start`` (1, 2, 4, ... steps), then bisects;
-    raises :class:`NotReachable` if ``highest`` fails."""
-    start = min(max(start, lowest), highest)
-    if meets(start):
-        passing, failing, step = start, lowest - 1, 1
-        while passing > lowest:
-            candidate = max(passing - step, lowest)
-            if not meets(candidate):
-                failing = candidate
-                break
-            passing, step = candidate, step * 2
-    else:
-        failing, step = start, 1
-        while True:
-            candidate = min(failing + step, highest)
-            if meets(candidate):
-                passing = candidate
-                break
-            if candidate == highest:
-                raise NotReachable(f"no head count up to {highest} meets every target")
-            failing, step = candidate, step * 2
-    while passing - failing > 1:
-        middle = (passing + failing) // 2
-        if meets(middle):
-            passing = middle
-        else:
-            failing = middle
-    return passing
+    """Smallest ``c`` in ``[lowest, highest]`` with ``meets(c)`` (see
+    :func:`ccsim.theory.smallest_meeting`); raises :class:`NotReachable` if ``highest``
+    fails."""
+    count = theory.smallest_meeting(meets, start, lowest, highest)
+    if count is None:
+        raise NotReachable(f"no head count up to {highest} meets every target")
+    return count
 
 
 def staff(

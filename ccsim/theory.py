@@ -451,28 +451,49 @@ def erlang_a(
 # --------------------------------------------------------------------------- staffing
 
 
-def _smallest_servers(meets: Callable[[int], bool], start: int, lowest: int = 1) -> int:
-    """Smallest c ≥ ``lowest`` with ``meets(c)``, for a criterion that, once met, stays
-    met as servers are added. Gallops up from ``start`` (the offered load) then bisects,
-    so it costs O(log c) model evaluations."""
-    start = max(start, lowest)
+def smallest_meeting(
+    meets: Callable[[int], bool], start: int, lowest: int, highest: int
+) -> int | None:
+    """Smallest ``c`` in ``[lowest, highest]`` with ``meets(c)``, or None if even
+    ``highest`` fails, for a criterion that stays met once met (more servers never hurt).
+
+    Gallops away from ``start`` (steps of 1, 2, 4, ...) and then bisects, so it costs
+    O(log |answer - start|) evaluations: few when ``start`` is a good estimate, which
+    matters when each evaluation is a simulation (``ccsim staff``)."""
+    start = min(max(start, lowest), highest)
     if meets(start):
-        failing, passing = lowest - 1, start
+        passing, failing, step = start, lowest - 1, 1
+        while passing > lowest:
+            candidate = max(passing - step, lowest)
+            if not meets(candidate):
+                failing = candidate
+                break
+            passing, step = candidate, step * 2
     else:
-        failing, step = start, max(1, int(math.sqrt(start)))
-        passing = failing + step
-        while not meets(passing):
-            failing, step = passing, step * 2
-            passing = failing + step
-            if passing > MAX_SERVERS:
-                raise ValueError(f"target not reachable with {MAX_SERVERS} servers")
+        failing, step = start, 1
+        while True:
+            if failing == highest:
+                return None
+            candidate = min(failing + step, highest)
+            if meets(candidate):
+                passing = candidate
+                break
+            failing, step = candidate, step * 2
     while passing - failing > 1:
-        middle = (failing + passing) // 2
+        middle = (passing + failing) // 2
         if meets(middle):
             passing = middle
         else:
             failing = middle
     return passing
+
+
+def _smallest_servers(meets: Callable[[int], bool], start: int, lowest: int = 1) -> int:
+    """Smallest c ≥ ``lowest`` with ``meets(c)``, searched from the offered load."""
+    servers = smallest_meeting(meets, start, lowest, MAX_SERVERS)
+    if servers is None:
+        raise ValueError(f"target not reachable with {MAX_SERVERS} servers")
+    return servers
 
 
 def _queue_model(

@@ -21,6 +21,7 @@ from ccsim.theory import (
     servers_for_service_level,
     servers_for_wait,
     servers_from_agents,
+    smallest_meeting,
 )
 
 # ----------------------------------------------------------------- brute-force references
@@ -355,3 +356,25 @@ def test_probability_of_waiting_decreases_with_servers(
         smaller, larger = erlang_a(load, 1.0, c, theta), erlang_a(load, 1.0, c + 1, theta)
     assert larger.probability_of_waiting <= smaller.probability_of_waiting + 1e-12
     assert 0 <= larger.probability_of_waiting <= 1
+
+
+@given(
+    answer=st.integers(0, 400),
+    start=st.integers(0, 400),
+    lowest=st.integers(0, 50),
+    highest=st.integers(50, 300),
+)
+def test_smallest_meeting_finds_the_threshold_or_says_none(
+    answer: int, start: int, lowest: int, highest: int
+) -> None:
+    """The search shared by the Erlang helpers and ``ccsim staff``: exact for any monotone
+    criterion, None when even ``highest`` fails, never evaluating outside the range."""
+    seen: list[int] = []
+
+    def meets(count: int) -> bool:
+        seen.append(count)
+        return count >= answer
+
+    found = smallest_meeting(meets, start, lowest, highest)
+    assert found == (max(answer, lowest) if answer <= highest else None)
+    assert all(lowest <= count <= highest for count in seen)
