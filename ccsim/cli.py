@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from rich.table import Table
 
 from ccsim.api import Results, ccsim_version, simulate
 from ccsim.executors import Executor, Progress, SchedulerError, open_executor
-from ccsim.results import COUNT_METRICS, RATIO_METRICS, TIME_METRICS, Estimate
+from ccsim.results import format_interval, format_metric
 from ccsim.scenario import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(
@@ -189,25 +188,6 @@ def run(
         stdout.print(f"report written to {report}", highlight=False, soft_wrap=True)
 
 
-def format_value(metric: str, value: float) -> str:
-    """Counts as numbers, ratios as percentages, times in seconds."""
-    if value is None or math.isnan(value):
-        return "-"
-    if metric in RATIO_METRICS:
-        return f"{100 * value:.1f}%"
-    if metric in TIME_METRICS:
-        return f"{value:.1f}s"
-    if metric in COUNT_METRICS:
-        return f"{value:,.1f}" if value != int(value) else f"{int(value):,}"
-    return f"{value:.4g}"
-
-
-def format_interval(metric: str, estimate: Estimate) -> str:
-    if math.isnan(estimate.ci_low):
-        return ""
-    return f"[{format_value(metric, estimate.ci_low)}, {format_value(metric, estimate.ci_high)}]"
-
-
 DIRECTORY_COLUMNS = (
     "offered",
     "abandon_rate",
@@ -233,7 +213,7 @@ def print_summary(results: Results) -> None:
     table.add_column("95% CI", justify="right")
     for metric, estimate in summary.overall.items():
         table.add_row(
-            metric, format_value(metric, estimate.mean), format_interval(metric, estimate)
+            metric, format_metric(metric, estimate.mean), format_interval(metric, estimate)
         )
     stdout.print(table)
     if len(summary.directories) > 0:
@@ -243,7 +223,7 @@ def print_summary(results: Results) -> None:
             by_directory.add_column(metric.replace("_", "\n", 1), justify="right")
         for name, metrics in summary.directories.items():
             by_directory.add_row(
-                name, *(format_value(m, metrics[m].mean) for m in DIRECTORY_COLUMNS)
+                name, *(format_metric(m, metrics[m].mean) for m in DIRECTORY_COLUMNS)
             )
         stdout.print(by_directory)
     if summary.groups:
@@ -256,7 +236,7 @@ def print_summary(results: Results) -> None:
             cells: list[str] = []
             for metric in ("utilization", "occupancy"):
                 cells += [
-                    format_value(metric, metrics[metric].mean),
+                    format_metric(metric, metrics[metric].mean),
                     format_interval(metric, metrics[metric]),
                 ]
             by_group.add_row(name, *cells)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
@@ -23,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import yaml
 
-from ccsim.results import COUNT_METRICS, RATIO_METRICS, TIME_METRICS, Estimate
+from ccsim import results
+from ccsim.results import Estimate
 from ccsim.scenario.schema import ToDirectory
 from ccsim.scenario.units import compact_duration
 
@@ -107,23 +107,12 @@ def _page_head(title: str) -> str:
 
 
 def format_metric(metric: str, value: float | None) -> str:
-    """Counts as numbers, ratios as percentages, times in seconds (or minutes)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if metric in RATIO_METRICS:
-        return f"{100 * value:.1f}%"
-    if metric in TIME_METRICS:
-        return f"{value / 60:.1f} min" if abs(value) >= 600 else f"{value:.1f} s"
-    if metric in COUNT_METRICS:
-        return f"{value:,.1f}" if value != int(value) else f"{int(value):,}"
-    return f"{value:.4g}"
+    """A metric as the page shows it: long times in minutes, a dash when undefined."""
+    return results.format_metric(metric, value, minutes=True, missing="–")
 
 
 def format_interval(metric: str, estimate: Estimate) -> str:
-    if math.isnan(estimate.ci_low):
-        return ""
-    low, high = format_metric(metric, estimate.ci_low), format_metric(metric, estimate.ci_high)
-    return f"[{low}, {high}]"
+    return results.format_interval(metric, estimate, minutes=True, missing="–")
 
 
 def _cell(metric: str, estimate: Estimate | None) -> str:

@@ -211,6 +211,38 @@ def replication_metrics(records: Records, thresholds: Mapping[str, float]) -> Re
     return ReplicationMetrics(overall, chat_part.directories, per_group)
 
 
+# --------------------------------------------------------------------------- formatting
+
+
+def format_metric(
+    metric: str, value: float | None, *, minutes: bool = False, missing: str = "-"
+) -> str:
+    """Counts as numbers, ratios as percentages, times in seconds (``minutes``: times of
+    ten minutes or more in minutes, for pages read by people)."""
+    if value is None or math.isnan(value):
+        return missing
+    if metric in RATIO_METRICS:
+        return f"{100 * value:.1f}%"
+    if metric in TIME_METRICS:
+        if not minutes:
+            return f"{value:.1f}s"
+        return f"{value / 60:.1f} min" if abs(value) >= 600 else f"{value:.1f} s"
+    if metric in COUNT_METRICS:
+        return f"{value:,.1f}" if value != int(value) else f"{int(value):,}"
+    return f"{value:.4g}"
+
+
+def format_interval(
+    metric: str, estimate: Estimate, *, minutes: bool = False, missing: str = "-"
+) -> str:
+    """``[low, high]``, or nothing when there is no interval (one replication)."""
+    if math.isnan(estimate.ci_low):
+        return ""
+    low = format_metric(metric, estimate.ci_low, minutes=minutes, missing=missing)
+    high = format_metric(metric, estimate.ci_high, minutes=minutes, missing=missing)
+    return f"[{low}, {high}]"
+
+
 # --------------------------------------------------------------------------- across replications
 
 

@@ -18,13 +18,12 @@ from ccsim.cli import (
     app,
     executor_or_exit,
     fail,
-    format_interval,
-    format_value,
     load_or_exit,
     stderr,
     stdout,
 )
 from ccsim.executors import Progress
+from ccsim.results import format_interval, format_metric
 from ccsim.scenario.units import compact_duration, parse_duration
 from ccsim.staffing import (
     Check,
@@ -158,7 +157,7 @@ def _below(result: StaffingResult) -> str:
 
 def _cell(check: Check) -> str:
     estimate = check.estimate
-    text = format_value(check.metric, estimate.mean)
+    text = format_metric(check.metric, estimate.mean)
     if not math.isnan(estimate.ci_low):
         text += " " + format_interval(check.metric, estimate)
     return text + (" ok" if check.holds else " no")

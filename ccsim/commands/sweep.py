@@ -18,13 +18,12 @@ from ccsim.cli import (
     app,
     executor_or_exit,
     fail,
-    format_value,
     load_or_exit,
     stderr,
     stdout,
 )
 from ccsim.executors import Progress
-from ccsim.results import METRICS
+from ccsim.results import METRICS, format_metric
 from ccsim.scenario import ScenarioError
 from ccsim.scenario.load import parse_yaml
 from ccsim.sweep import (
@@ -165,9 +164,9 @@ def print_sweep(result: SweepResult, parameters: list[str], metrics: list[str]) 
         cells = [format_parameter(point.values[p]) for p in parameters]
         for name in metrics:
             estimate = point.estimates[name]
-            text = format_value(name, estimate.mean)
+            text = format_metric(name, estimate.mean)
             if not math.isnan(estimate.ci_low):
-                text += f" ±{format_value(name, estimate.half_width)}"
+                text += f" ±{format_metric(name, estimate.half_width)}"
             cells.append(text)
         table.add_row(*cells)
     stdout.print(table)
