@@ -56,13 +56,20 @@ def run_one(
     record_events: bool = True,
     keep_records: bool = True,
 ) -> Replication:
-    """Simulate replication ``replication`` and compute its metrics (picklable task)."""
+    """Simulate replication ``replication`` and compute its metrics (picklable task).
+
+    Without ``keep_records`` the model keeps only what the metrics need, accumulated as
+    the run goes (:class:`ccsim.model.Tallies`): the same metrics, in memory that a
+    year-long run can afford, but no tables."""
     started = time.perf_counter()
-    records = run_replication(scenario, replication, seed, record_events)
+    records = run_replication(scenario, replication, seed, record_events, tables=keep_records)
     thresholds = {name: d.service_level for name, d in scenario.directories.items()}
     metrics = replication_metrics(records, thresholds)
     return Replication(
-        replication, records if keep_records else None, metrics, time.perf_counter() - started
+        replication,
+        records if isinstance(records, Records) else None,
+        metrics,
+        time.perf_counter() - started,
     )
 
 
@@ -86,6 +93,11 @@ def simulate(
     ``tcp://host:8786``) sends them to a Dask cluster; ``executor`` is any
     :class:`ccsim.executors.Executor`, such as a :class:`~ccsim.executors.LocalPool` reused
     across calls. ``on_replication`` is called as each replication finishes (progress).
+
+    ``keep_records=False`` keeps no tables: each replication accumulates only what its
+    metrics need as it runs (a year of a 500-agent center fits in well under 1 GB), and
+    the metrics are the same. Tables, :meth:`Results.timeseries` and per-interval metrics
+    (staffing by hour) need the records, so they need ``keep_records=True``.
     """
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed

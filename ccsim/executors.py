@@ -22,6 +22,8 @@ import multiprocessing
 import os
 import signal
 import socket
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -63,6 +65,10 @@ class SchedulerError(RuntimeError):
     """A Dask scheduler that cannot be reached or cannot run tasks (bad input for the CLI)."""
 
 
+class ClusterLostError(RuntimeError):
+    """The Dask scheduler, or the workers holding the run's data, went away mid-run."""
+
+
 def default_workers() -> int:
     """The cores this process may use (the affinity mask, not just the machine's count)."""
     if hasattr(os, "sched_getaffinity"):
@@ -91,13 +97,35 @@ def serial(tasks: Sequence[Task]) -> Iterator[tuple[int, Replication]]:
 _WORKER_SCENARIOS: dict[str, Scenario] = {}
 #: Forget them all beyond this many (a long staffing search makes a scenario per step).
 _WORKER_CACHE_SIZE = 64
+#: How often a pool worker checks that the process that started it is still there.
+PARENT_POLL_S = 0.5
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     # Ctrl-C reaches the whole process group; the parent alone decides what to do, so
     # workers do not print a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_SCENARIOS.clear()
+    _exit_with_parent(parent)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when ``parent`` dies (even by SIGKILL, which runs no cleanup).
+
+    A pool worker waits on a pipe whose writing end it inherited itself, so it never sees
+    end-of-file: without this it would wait forever. A daemon thread polls the parent id
+    (an orphan is adopted by another process); unlike PR_SET_PDEATHSIG it does not fire
+    when merely the thread that started the pool ends, and it works on every POSIX system.
+    """
+    if os.getppid() != parent:  # died before this worker got here
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ccsim-parent-watch", daemon=True).start()
 
 
 def _worker_run(
@@ -140,6 +168,7 @@ class LocalPool:
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context(self.start_method),
                 initializer=_worker_init,
+                initargs=(os.getpid(),),
             )
             # With 'fork' the first submit forks all workers; with 'spawn' each submit
             # may start one, so submit one no-op per worker and wait.
@@ -293,42 +322,87 @@ class DaskExecutor:
         return cls(client, owns_client=True)
 
     def __call__(self, tasks: Sequence[Task]) -> Iterator[tuple[int, Replication]]:
-        from distributed import as_completed
+        """Submit every task, yield results as they finish; a lost scheduler or lost
+        workers raise :class:`ClusterLostError` (a task's own error is raised as is)."""
+        from distributed import KilledWorker, as_completed
 
         scattered: dict[int, Any] = {}  # by id(scenario): one scatter per distinct scenario
         futures: dict[Any, int] = {}
         try:
-            for position, task in enumerate(tasks):
-                key = id(task.scenario)
-                if key not in scattered:
-                    scattered[key] = self.client.scatter(task.scenario, hash=False)
-                future = self.client.submit(
-                    _dask_run,
-                    scattered[key],
-                    task.replication,
-                    task.seed,
-                    task.record_events,
-                    task.keep_records,
-                    pure=False,
-                )
-                futures[future] = position
+            try:
+                for position, task in enumerate(tasks):
+                    key = id(task.scenario)
+                    if key not in scattered:
+                        scattered[key] = self.client.scatter(task.scenario, hash=False)
+                    future = self.client.submit(
+                        _dask_run,
+                        scattered[key],
+                        task.replication,
+                        task.seed,
+                        task.record_events,
+                        task.keep_records,
+                        pure=False,
+                    )
+                    futures[future] = position
+            except Exception as error:
+                if not _is_cluster_loss(error):
+                    raise
+                raise ClusterLostError(self._lost_message(error)) from None
             for future in as_completed(list(futures), loop=self.client.loop):
-                yield futures[future], future.result()
+                try:
+                    result = future.result()
+                except Exception as error:
+                    own = future.status == "error" and not isinstance(error, KilledWorker)
+                    if own or not _is_cluster_loss(error):
+                        raise  # the task's own error, as it is
+                    raise ClusterLostError(self._lost_message(error)) from None
+                yield futures[future], result
         finally:
-            if futures:
-                self.client.cancel(list(futures))
-            if scattered:
-                self.client.cancel(list(scattered.values()))
+            # On a dead connection cancelling may fail too; that must not hide the reason.
+            with contextlib.suppress(Exception):
+                if futures:
+                    self.client.cancel(list(futures))
+                if scattered:
+                    self.client.cancel(list(scattered.values()))
+
+    def _lost_message(self, error: BaseException) -> str:
+        try:
+            address = self.client.scheduler.address
+        except Exception:  # the client may be half closed by now
+            address = None
+        where = f" at {address}" if address else ""
+        detail = " ".join(f"{type(error).__name__}: {error}".split()).rstrip(": ")
+        detail = detail if len(detail) <= 160 else detail[:159] + "…"
+        return (
+            f"lost the Dask cluster{where} in the middle of the run ({detail}); the scheduler "
+            "or the workers holding its data went away. Check the cluster and run again."
+        )
 
     def close(self) -> None:
         if self.owns_client:
-            self.client.close()
+            with contextlib.suppress(Exception):  # a lost scheduler cannot be told goodbye
+                self.client.close(timeout=CONNECT_TIMEOUT_S)
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _is_cluster_loss(error: BaseException | None) -> bool:
+    """Errors of the cluster rather than of a task: cancelled futures (the data they need
+    was lost with its worker), closed or timed-out connections, workers killed while
+    running a task."""
+    import concurrent.futures
+
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(
+        error,
+        concurrent.futures.CancelledError | CommClosedError | KilledWorker | OSError,
+    )
 
 
 # --------------------------------------------------------------------------- choosing one
@@ -454,6 +528,7 @@ class Progress:
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
+    "ClusterLostError",
     "DaskExecutor",
     "Executor",
     "LocalPool",

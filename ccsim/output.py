@@ -8,7 +8,9 @@ Parquet. Each CSV starts with a ``# ccsim {...}`` line carrying the same header 
 ``summary.json`` minus the metrics; Parquet files carry it as file metadata.
 
 Everything is written into a temporary sibling folder that is renamed into place at the
-end, so an interrupted or failed run never leaves a half-written folder behind.
+end, so an interrupted or failed run never leaves a half-written folder behind. The folder
+carries ccsim's marker (``.ccsim-output``); only such a folder is ever replaced, and only
+when asked to (see :mod:`ccsim.safe_write`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +27,10 @@ import yaml
 
 from ccsim.api import Results
 from ccsim.results import TABLES, ReplicationMetrics
+from ccsim.safe_read import FileProblem, check_regular_file, read_text
+from ccsim.safe_write import RESULTS, staged_folder
 from ccsim.scenario import scenario_from_dict
+from ccsim.scenario.limits import MAX_SUMMARY_BYTES, MAX_TABLE_BYTES
 
 Format = Literal["csv", "parquet"]
 HEADER_PREFIX = "# ccsim "
@@ -44,16 +48,21 @@ def json_safe(value: Any) -> Any:
 
 
 def write_results(
-    results: Results, out: str | Path, fmt: Format = "csv", tables: bool = True
+    results: Results,
+    out: str | Path,
+    fmt: Format = "csv",
+    tables: bool = True,
+    *,
+    force: bool = False,
+    inputs: Iterable[str | Path] = (),
 ) -> Path:
-    """Write ``results`` to the folder ``out`` (replacing it whole if it exists)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are for sharing
-    try:
+    """Write ``results`` to the folder ``out``, whole or not at all.
+
+    ``out`` must be new, empty, or a results folder ccsim wrote (replaced only with
+    ``force``); anything else raises :class:`ccsim.safe_write.OutputRefused` before a
+    file is touched. ``inputs`` (the scenario file) are never inside what is replaced.
+    """
+    with staged_folder(out, RESULTS, force=force, inputs=inputs) as staging:
         header = results.header()
         (staging / "summary.json").write_text(
             json.dumps(json_safe(results.to_dict()), indent=2) + "\n"
@@ -65,18 +74,7 @@ def write_results(
         if tables and (results.records or results.loaded_tables):
             for name in TABLES:
                 _write_table(results.table(name), staging / name, fmt, header)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(staging, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
 
 
 def _write_table(frame: pd.DataFrame, stem: Path, fmt: Format, header: dict[str, Any]) -> None:
@@ -96,26 +94,127 @@ def _write_table(frame: pd.DataFrame, stem: Path, fmt: Format, header: dict[str,
         frame.to_csv(handle, index=False)
 
 
+class ResultsError(ValueError):
+    """A results folder cannot be read: the message names the file and what is wrong."""
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read one table written by :func:`write_results` (CSV or Parquet)."""
+    """Read one table written by :func:`write_results` (CSV or Parquet).
+
+    Only a regular file of at most ``MAX_TABLE_BYTES`` is read; a damaged one raises
+    :class:`ResultsError` naming the file (never quoting what it holds).
+    """
     path = Path(path)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    with path.open() as handle:
-        first = handle.readline()
-    return pd.read_csv(path, skiprows=1 if first.startswith(HEADER_PREFIX) else 0)
+    try:
+        check_regular_file(path, MAX_TABLE_BYTES, "a results table")
+    except FileProblem as problem:
+        raise ResultsError(f"{path}: {problem}") from None
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        with path.open("rb") as handle:
+            first = handle.readline(len(HEADER_PREFIX) + 1)
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 1))
+            last = handle.read(1)
+        if size and last != b"\n":
+            raise ResultsError(f"{path}: the table is truncated (its last line is incomplete)")
+        skip = 1 if first.startswith(HEADER_PREFIX.encode()) else 0
+        return pd.read_csv(path, skiprows=skip, encoding="utf-8")
+    except ResultsError:
+        raise
+    except (OSError, ValueError, UnicodeDecodeError) as error:  # pandas' errors are ValueErrors
+        reason = type(error).__name__ if isinstance(error, UnicodeDecodeError) else error
+        raise ResultsError(f"{path}: not a readable table ({reason})") from None
+    except Exception as error:  # pyarrow's errors for a damaged Parquet file
+        raise ResultsError(f"{path}: not a readable table ({type(error).__name__})") from None
+
+
+def _expected_columns(name: str) -> dict[str, bool]:
+    """The columns of table ``name`` as ccsim writes it, each with whether it is numeric
+    (read from an empty table, so they follow :data:`ccsim.results.TABLES`)."""
+    from ccsim.model.records import Records
+
+    empty = TABLES[name](Records((), (), (), (), (), duration=1.0, warmup=0.0))
+    return {
+        column: pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        for column, dtype in empty.dtypes.items()
+    }
+
+
+def _check_columns(frame: pd.DataFrame, expected: dict[str, bool], path: Path) -> None:
+    missing = [column for column in expected if column not in frame.columns]
+    if missing:
+        raise ResultsError(f"{path}: missing column(s) {', '.join(missing)}")
+    for column, numeric in expected.items():
+        if numeric and len(frame) and not pd.api.types.is_numeric_dtype(frame[column]):
+            raise ResultsError(f"{path}: column {column!r} holds values that are not numbers")
+
+
+def _inside(path: Path, folder: Path) -> None:
+    """A results folder's files are its own: a link leading out of it is not followed."""
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise ResultsError(f"{path}: a link to a file outside the results folder; not read")
+
+
+def _read_summary(path: Path) -> dict[str, Any]:
+    try:
+        text = read_text(path, MAX_SUMMARY_BYTES, "a summary.json file")
+        summary = json.loads(text)
+    except FileProblem as problem:
+        raise ResultsError(f"{path}: {problem}") from None
+    except json.JSONDecodeError as error:
+        raise ResultsError(
+            f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        ) from None
+    except RecursionError:
+        raise ResultsError(f"{path}: not valid JSON (nested too deeply)") from None
+    if not isinstance(summary, dict):
+        raise ResultsError(f"{path}: must hold a JSON object, got a {type(summary).__name__}")
+    problems = []
+    if not isinstance(summary.get("scenario"), dict):
+        problems.append("'scenario' must be an object (the resolved scenario)")
+    for key, least in (("seed", 0), ("replications", 1)):
+        value = summary.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            problems.append(f"{key!r} must be a whole number >= {least}")
+    runtime = summary.get("runtime_s", 0.0)
+    if runtime is not None and (isinstance(runtime, bool) or not isinstance(runtime, int | float)):
+        problems.append("'runtime_s' must be a number")
+    if problems:
+        raise ResultsError(f"{path}: " + "; ".join(problems))
+    return summary
 
 
 def load_results(folder: str | Path) -> Results:
-    """Reload a results folder written by ``ccsim run --out`` (or :func:`write_results`)."""
+    """Reload a results folder written by ``ccsim run --out`` (or :func:`write_results`).
+
+    Every file is checked before it is used: a damaged folder (``summary.json`` not an
+    object, a missing or truncated table, columns missing or not numeric) raises
+    :class:`ResultsError` naming the file. Only the folder's own files are read: its
+    scenario keeps its values, and files named inside it (an empirical csv) are not read.
+    """
     folder = Path(folder)
     summary_path = folder / "summary.json"
     if not summary_path.exists():
         raise FileNotFoundError(f"{folder} is not a ccsim results folder (no summary.json)")
-    summary = json.loads(summary_path.read_text())
-    scenario = scenario_from_dict(summary["scenario"], source=str(summary_path))
-    per_rep = read_table(folder / "replications.csv")
+    _inside(summary_path, folder)
+    summary = _read_summary(summary_path)
+    scenario = scenario_from_dict(summary["scenario"], source=str(summary_path), read_files=False)
+    replications_path = folder / "replications.csv"
+    if not replications_path.exists():
+        raise ResultsError(f"{replications_path}: missing (every results folder has it)")
+    _inside(replications_path, folder)
+    per_rep = read_table(replications_path)
+    expected = {"replication": True, "scope": False, "name": False, "metric": False, "value": True}
+    _check_columns(per_rep, expected, replications_path)
+    if per_rep[["replication", "scope", "metric"]].isna().any().any():
+        raise ResultsError(f"{replications_path}: rows with empty replication, scope or metric")
+    if not per_rep["scope"].isin(["overall", "directory", "group"]).all():
+        raise ResultsError(f"{replications_path}: scope must be overall, directory or group")
     runs: list[ReplicationMetrics] = []
+    shape: set[tuple[str, str, str]] | None = None
     for _index, rows in per_rep.groupby("replication", sort=True):
         overall: dict[str, float] = {}
         directories: dict[str, dict[str, float]] = {}
@@ -131,13 +230,27 @@ def load_results(folder: str | Path) -> Results:
                 else groups.setdefault(name, {})
             )
             target[metric] = float(value)
+        keys = {tuple(map(str, key)) for key in rows[["scope", "name", "metric"]].values.tolist()}
+        if shape is not None and keys != shape:
+            raise ResultsError(
+                f"{replications_path}: replication {_index} does not have the same metrics as "
+                "the others (a truncated or edited table)"
+            )
+        shape = keys
         runs.append(ReplicationMetrics(overall, directories, groups))
+    if len(runs) != summary["replications"]:
+        raise ResultsError(
+            f"{replications_path}: holds {len(runs)} replication(s), but {summary_path.name} "
+            f"says {summary['replications']}"
+        )
     loaded = {}
     for name in TABLES:
         for suffix in (".parquet", ".csv"):
             path = folder / f"{name}{suffix}"
-            if path.exists():
+            if path.exists() or path.is_symlink():
+                _inside(path, folder)
                 loaded[name] = read_table(path)
+                _check_columns(loaded[name], _expected_columns(name), path)
                 break
     return Results(
         scenario=scenario,

@@ -121,18 +121,22 @@ def wait_cdf(
     results: Results | pd.DataFrame,
     thresholds: Mapping[str, float] | None = None,
     ax: Axes | None = None,
+    duration: float | None = None,
 ) -> Figure:
     """Share of offered chats answered within *t*, per directory, with each directory's
     service-level threshold marked.
 
     Uses measured chats (arrived after warm-up), pooled over replications; abandoned
     chats count as never answered, so each curve levels off at the answered share and
-    its height at the threshold is the service level (chats still waiting at the end
-    are left out, as in the summary). ``results`` may be a chats table; then pass
-    ``thresholds`` (seconds per directory) to mark them.
+    its height at the threshold is the service level. As in the summary, a chat still
+    waiting when the run stops is a miss once it has waited longer than its threshold;
+    only those still within it are left out. ``results`` may be a chats table; then pass
+    ``thresholds`` (seconds per directory) to mark them and the run's ``duration`` (without
+    it every chat still waiting is left out).
     """
     if not isinstance(results, pd.DataFrame):
         thresholds = {n: d.service_level for n, d in results.scenario.directories.items()}
+        duration = results.scenario.duration
         chats = results.chats
     else:
         chats = results
@@ -140,6 +144,9 @@ def wait_cdf(
     fig, ax = _axes(ax, (8, 4.5))
     measured = chats[chats["measured"].astype(bool)] if "measured" in chats else chats
     still_waiting = (measured["outcome"].astype(str) == "open") & ~measured["answered"].astype(bool)
+    if duration is not None:
+        limit = measured["directory"].astype(str).map(thresholds).astype(float)
+        still_waiting &= ~(duration - measured["arrival"] > limit)  # NaN limit: left out
     measured = measured[~still_waiting]
     directories = [str(d) for d in pd.unique(measured["directory"].astype(str))]
     directories = [d for d in thresholds if d in directories] + [

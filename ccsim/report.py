@@ -23,7 +23,8 @@ import pandas as pd
 import yaml
 
 from ccsim import results
-from ccsim.results import Estimate
+from ccsim.results import OUTCOMES_NOTE, Estimate
+from ccsim.safe_write import REPORT, html_generator_tag, write_file
 from ccsim.scenario.schema import ToDirectory
 from ccsim.scenario.units import compact_duration
 
@@ -58,6 +59,10 @@ DIRECTORY_METRICS_SHOWN = (
     "answered",
     "abandoned",
     "abandon_rate",
+    "completed",
+    "abandoned_initial",
+    "abandoned_in_transfer",
+    "open_at_end",
     "service_level",
     "wait_mean",
     "wait_p90",
@@ -69,6 +74,7 @@ DIRECTORY_METRICS_SHOWN = (
     "conference_overlap_mean",
     "session_time_mean",
 )
+QUEUE_METRICS_SHOWN = results.QUEUE_METRICS
 
 CHART_CAPTIONS = {
     "utilization": "Utilization: held slot time over staffed slot time; occupancy: time "
@@ -98,6 +104,7 @@ def _page_head(title: str) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+{html_generator_tag()}
 <title>{escape(title)}</title>
 <style>{STYLE}</style>
 </head>
@@ -168,12 +175,20 @@ def summary_html(results: Results, heading_level: int = 3) -> str:
         ),
     )
     parts = [f"<{h}>Overall</{h}>", overall]
+    if "completed" in summary.overall:
+        parts.append(f'<p class="note">{escape(OUTCOMES_NOTE)}</p>')
     if summary.directories:
         parts += [
             f"<{h}>Per directory (chats by where they arrived, transfers by where they "
             f"were requested)</{h}>",
             _by_name_table("metric", summary.directories, DIRECTORY_METRICS_SHOWN),
         ]
+        if any(QUEUE_METRICS_SHOWN[0] in m for m in summary.directories.values()):
+            parts += [
+                f"<{h}>Per directory queue (every stay queued there, including chats "
+                f"transferred in)</{h}>",
+                _by_name_table("metric", summary.directories, QUEUE_METRICS_SHOWN),
+            ]
     if summary.groups:
         parts += [
             f"<{h}>Per agent group</{h}>",
@@ -204,6 +219,8 @@ def _arrivals(scenario: Scenario, name: str) -> str:
     arrivals = scenario.directories[name].arrivals
     if arrivals is None:
         return "transfers only"
+    if arrivals.exact:
+        return f"{len(arrivals.times)} chats at given instants"
     pieces = arrivals.schedule
     if len(pieces) == 1:
         return f"{pieces[0].rate * 3600:g}/h"
@@ -273,7 +290,7 @@ def scenario_html(scenario: Scenario) -> str:
                 ["from", "to", "kind", "probability", "handoff"],
                 (
                     [
-                        _td(t.source),
+                        _td(t.source_label),
                         _td(
                             f"directory {t.to.directory}"
                             if isinstance(t.to, ToDirectory)
@@ -352,17 +369,16 @@ the warm-up are not measured.</p>
 
 
 def _write_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(text, encoding="utf-8")
-    staging.replace(path)
-    return path
+    """Write the page whole; only a new file or a page ccsim wrote is replaced (else
+    :class:`ccsim.safe_write.OutputRefused`)."""
+    return write_file(path, text, REPORT)
 
 
 def write_report(
     results: Results, path: str | Path, freq: str | float = "15m", title: str | None = None
 ) -> Path:
-    """Write the HTML report of ``results`` to ``path`` (folders are created)."""
+    """Write the HTML report of ``results`` to ``path`` (folders are created); an existing
+    file is replaced only if ccsim wrote it."""
     return _write_atomic(Path(path), report_html(results, freq=freq, title=title))
 
 

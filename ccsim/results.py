@@ -3,16 +3,31 @@
 Metrics are computed per replication with numpy (one pass over the columns), then
 summarised across replications as a mean with a Student-t 95% confidence interval:
 replications are independent, so their per-run metrics are i.i.d. samples. Names follow
-TRANSFER_RULES.md. Times are seconds.
+docs/transfer-rules.md. Times are seconds.
 
 Definitions that the rules leave open:
 
 - A chat is *measured* when it arrives at or after ``warmup``; chat metrics use measured
-  chats, grouped by the directory where they arrived. Transfer legs are grouped by the
-  directory they were requested from.
-- ``service_level`` = answered within the arrival directory's threshold / offered, where
-  chats still waiting unanswered when the run stops are left out of both counts.
-- ``abandon_rate`` counts abandonment in the first queue and during transfers.
+  chats and their transfer legs.
+- Two views per directory, because a directory that only receives transfers has no
+  arrivals of its own. The *arrival view* (``offered``, ``answered``, ``service_level``,
+  ``wait_*``, ...) groups chats by the directory where they arrived; transfer legs
+  (``transfers``, ``transfer_wait_*``, ``handoff_gap_*``) by the directory they were
+  requested from. The *queue view* (``queued``, ``transferred_in``, ``queued_answered``,
+  ``queued_abandoned``, ``queued_service_level``, ``queued_wait_*``) counts every stay of
+  a measured chat in a directory's queue: the first queue after arrival, and every
+  directory transfer (R8) into it, from queue entry to the first agent connected there.
+  Overall, ``queued = offered + transferred_in``.
+- Outcomes add up: ``completed + abandoned_initial + abandoned_in_transfer + open_at_end
+  = offered`` (per replication, overall and per arrival directory). ``abandoned`` is
+  ``abandoned_initial + abandoned_in_transfer``, so ``answered + abandoned`` can exceed
+  ``offered``: a chat answered and later abandoned while queued after a transfer counts
+  in both. ``abandon_rate`` = ``abandoned / offered``.
+- ``service_level`` = answered within the threshold / counted, in both views (threshold of
+  the arrival directory, or of the queue's directory). A chat still waiting unanswered
+  when the run stops (``duration``) counts as a miss once it has waited longer than the
+  threshold (it has already failed); only those still waiting within the threshold are
+  left out of the count. Abandoned chats are misses.
 - ``handoff_gap`` is over transfer legs (not conferences) that were not declined.
 - ``utilization`` = held slot time / staffed slot time and ``occupancy`` = time holding at
   least one chat / staffed time, both over ``[warmup, duration]``.
@@ -29,13 +44,28 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ccsim.model.records import AgentState, EventKind, LegKind, LegOutcome, Outcome, Records
+from ccsim.model.records import (
+    AgentState,
+    DirectoryTally,
+    EventKind,
+    GroupTally,
+    LegKind,
+    LegOutcome,
+    Outcome,
+    Records,
+    Tallies,
+)
 
 CHAT_METRICS = (
+    # arrival view: chats by the directory where they arrived
     "offered",
     "answered",
     "abandoned",
     "abandon_rate",
+    "completed",
+    "abandoned_initial",
+    "abandoned_in_transfer",
+    "open_at_end",
     "service_level",
     "wait_mean",
     "wait_p50",
@@ -50,14 +80,44 @@ CHAT_METRICS = (
     "handoff_gap_p95",
     "conference_overlap_mean",
     "session_time_mean",
+    # queue view: every stay in the directory's queue, including transfers in
+    "queued",
+    "transferred_in",
+    "queued_answered",
+    "queued_abandoned",
+    "queued_service_level",
+    "queued_wait_mean",
+    "queued_wait_p90",
+)
+QUEUE_METRICS = CHAT_METRICS[CHAT_METRICS.index("queued") :]
+OUTCOMES_NOTE = (
+    "Outcomes add up: completed + abandoned_initial + abandoned_in_transfer + open_at_end"
+    " = offered. abandoned counts both kinds, so answered + abandoned exceeds offered when"
+    " an answered chat is abandoned while queued after a transfer. The queue view (queued,"
+    " transferred_in, queued_*) counts every stay in a directory's queue, transfers in too."
 )
 AGENT_METRICS = ("utilization", "occupancy")
 METRICS = CHAT_METRICS + AGENT_METRICS
-COUNT_METRICS = frozenset({"offered", "answered", "abandoned", "transfers"})
+COUNT_METRICS = frozenset(
+    {
+        "offered",
+        "answered",
+        "abandoned",
+        "completed",
+        "abandoned_initial",
+        "abandoned_in_transfer",
+        "open_at_end",
+        "transfers",
+        "queued",
+        "transferred_in",
+        "queued_answered",
+        "queued_abandoned",
+    }
+)
 TIME_METRICS = frozenset(
     m
     for m in METRICS
-    if m.startswith(("wait", "transfer_wait", "handoff", "conference", "session"))
+    if m.startswith(("wait", "transfer_wait", "handoff", "conference", "session", "queued_wait"))
 )
 RATIO_METRICS = frozenset(METRICS) - COUNT_METRICS - TIME_METRICS
 
@@ -81,6 +141,23 @@ def _nan_stat(values: np.ndarray, kind: str) -> float:
     return float(np.percentile(values, float(kind[1:])))
 
 
+def share_within_threshold(
+    entry: np.ndarray,
+    connected: np.ndarray,
+    still_waiting: np.ndarray,
+    threshold: np.ndarray,
+    run_end: float,
+) -> float:
+    """Share answered within ``threshold`` of ``entry``. A wait still going on at
+    ``run_end`` is a miss once it is longer than the threshold; only waits still within
+    it are left out, since they may yet be answered in time."""
+    answered = ~np.isnan(connected)
+    within = int(np.count_nonzero((connected - entry)[answered] <= threshold[answered]))
+    undecided = still_waiting & (run_end - entry <= threshold)
+    counted = entry.size - int(np.count_nonzero(undecided))
+    return within / counted if counted else math.nan
+
+
 def _chat_metrics(
     arrival: np.ndarray,
     connect: np.ndarray,
@@ -88,18 +165,19 @@ def _chat_metrics(
     outcome: np.ndarray,
     threshold: np.ndarray,
     legs: dict[str, np.ndarray],
+    run_end: float,
 ) -> Metrics:
+    """Arrival view: the chats that arrived in one directory (or all), with the legs
+    requested from it."""
     offered = arrival.size
     answered_mask = ~np.isnan(connect)
     waits = connect[answered_mask] - arrival[answered_mask]
-    abandoned = int(
-        np.count_nonzero(
-            (outcome == Outcome.ABANDONED) | (outcome == Outcome.ABANDONED_IN_TRANSFER)
-        )
-    )
+    completed = int(np.count_nonzero(outcome == Outcome.COMPLETED))
+    abandoned_initial = int(np.count_nonzero(outcome == Outcome.ABANDONED))
+    abandoned_in_transfer = int(np.count_nonzero(outcome == Outcome.ABANDONED_IN_TRANSFER))
+    open_at_end = int(np.count_nonzero(outcome == Outcome.OPEN))
+    abandoned = abandoned_initial + abandoned_in_transfer
     still_waiting = (outcome == Outcome.OPEN) & ~answered_mask
-    resolved = offered - int(np.count_nonzero(still_waiting))
-    within = int(np.count_nonzero(waits <= threshold[answered_mask]))
     answered = int(answered_mask.sum())
     ended = ~np.isnan(end)
     kind, outcome_leg = legs["kind"], legs["outcome"]
@@ -113,7 +191,13 @@ def _chat_metrics(
         "answered": float(answered),
         "abandoned": float(abandoned),
         "abandon_rate": abandoned / offered if offered else math.nan,
-        "service_level": within / resolved if resolved else math.nan,
+        "completed": float(completed),
+        "abandoned_initial": float(abandoned_initial),
+        "abandoned_in_transfer": float(abandoned_in_transfer),
+        "open_at_end": float(open_at_end),
+        "service_level": share_within_threshold(
+            arrival, connect, still_waiting, threshold, run_end
+        ),
         "wait_mean": _nan_stat(waits, "mean"),
         "wait_p50": _nan_stat(waits, "p50"),
         "wait_p90": _nan_stat(waits, "p90"),
@@ -127,6 +211,32 @@ def _chat_metrics(
         "handoff_gap_p95": _nan_stat(handoff, "p95"),
         "conference_overlap_mean": _nan_stat(overlap, "mean"),
         "session_time_mean": _nan_stat((end - arrival)[ended], "mean"),
+    }
+
+
+def _queue_metrics(
+    entry: np.ndarray,
+    connected: np.ndarray,
+    abandoned: np.ndarray,
+    still_waiting: np.ndarray,
+    transferred: np.ndarray,
+    threshold: np.ndarray,
+    run_end: float,
+) -> Metrics:
+    """Queue view: stays in one directory's queue (or all), each from queue entry to the
+    first agent connected there, abandonment, or the end of the run."""
+    answered = ~np.isnan(connected)
+    waits = (connected - entry)[answered]
+    return {
+        "queued": float(entry.size),
+        "transferred_in": float(np.count_nonzero(transferred)),
+        "queued_answered": float(np.count_nonzero(answered)),
+        "queued_abandoned": float(np.count_nonzero(abandoned)),
+        "queued_service_level": share_within_threshold(
+            entry, connected, still_waiting, threshold, run_end
+        ),
+        "queued_wait_mean": _nan_stat(waits, "mean"),
+        "queued_wait_p90": _nan_stat(waits, "p90"),
     }
 
 
@@ -148,9 +258,11 @@ def _agent_metrics(
 def chat_metrics_between(
     records: Records, thresholds: Mapping[str, float], start: float, end: float
 ) -> ReplicationMetrics:
-    """Chat metrics (overall and per directory, no agent metrics) of the chats that arrived
-    in ``[start, end)`` and after the warm-up, with their transfer legs. Whole-run and
-    per-interval figures (staffing by hour) share these definitions."""
+    """Chat metrics (overall and per directory, both views, no agent metrics) of the chats
+    that arrived in ``[start, end)`` and after the warm-up, with their transfer legs and
+    queue stays. Whole-run and per-interval figures (staffing by hour) share these
+    definitions; a wait still going on is judged at the end of the run, not of the
+    interval."""
     r = records
     arrival = np.frombuffer(r.chat_arrival, dtype=float)
     inside = (arrival >= max(start, r.warmup)) & (arrival < end)
@@ -174,19 +286,175 @@ def chat_metrics_between(
         "overlap": np.frombuffer(r.leg_overlap, dtype=float)[leg_inside],
     }
     source = np.frombuffer(r.leg_source, dtype=np.int64)[leg_inside]
+    stays, stay_directory = _queue_stays(chats, directory, legs, r, leg_inside)
+    stays["threshold"] = threshold_by_index[stay_directory] if stay_directory.size else np.zeros(0)
+    run_end = r.duration
     per_directory: dict[str, Metrics] = {}
     for index, name in enumerate(r.directories):
         mask, leg_mask = directory == index, source == index
         per_directory[name] = _chat_metrics(
             **{k: v[mask] for k, v in chats.items()},
             legs={k: v[leg_mask] for k, v in legs.items()},
+            run_end=run_end,
         )
-    return ReplicationMetrics(_chat_metrics(**chats, legs=legs), per_directory, {})
+        stay_mask = stay_directory == index
+        per_directory[name].update(
+            _queue_metrics(**{k: v[stay_mask] for k, v in stays.items()}, run_end=run_end)
+        )
+    overall = _chat_metrics(**chats, legs=legs, run_end=run_end)
+    overall.update(_queue_metrics(**stays, run_end=run_end))
+    return ReplicationMetrics(overall, per_directory, {})
 
 
-def replication_metrics(records: Records, thresholds: Mapping[str, float]) -> ReplicationMetrics:
+def _queue_stays(
+    chats: dict[str, np.ndarray],
+    directory: np.ndarray,
+    legs: dict[str, np.ndarray],
+    records: Records,
+    leg_inside: np.ndarray,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Every stay of the chats in a queue, and the directory of each: the first queue
+    (arrival to first connect) and each directory transfer (R8: request, which is the
+    queue entry, to the new agent connected)."""
+    target = np.frombuffer(records.leg_target_directory, dtype=np.int64)[leg_inside]
+    kind, leg_outcome = legs["kind"], legs["outcome"]
+    into = ((kind == LegKind.DIRECTORY_WARM) | (kind == LegKind.DIRECTORY_COLD)) & (target >= 0)
+    first_connect, outcome = chats["connect"], chats["outcome"]
+    leg_connected = legs["connected"][into]
+    stays = {
+        "entry": np.concatenate([chats["arrival"], legs["requested"][into]]),
+        "connected": np.concatenate([first_connect, leg_connected]),
+        "abandoned": np.concatenate(
+            [outcome == Outcome.ABANDONED, leg_outcome[into] == LegOutcome.ABANDONED]
+        ),
+        "still_waiting": np.concatenate(
+            [
+                (outcome == Outcome.OPEN) & np.isnan(first_connect),
+                (leg_outcome[into] == LegOutcome.OPEN) & np.isnan(leg_connected),
+            ]
+        ),
+        "transferred": np.concatenate(
+            [np.zeros(first_connect.size, dtype=bool), np.ones(leg_connected.size, dtype=bool)]
+        ),
+    }
+    return stays, np.concatenate([directory, target[into]])
+
+
+def _floats(tallies: Sequence[DirectoryTally], name: str) -> list[np.ndarray]:
+    return [np.frombuffer(getattr(t, name), dtype=float) for t in tallies]
+
+
+def _tally_chat_metrics(
+    tallies: Sequence[DirectoryTally], thresholds: Sequence[float], run_end: float
+) -> Metrics:
+    """Both views of the chats tallied in ``tallies`` (one directory, or all), each with
+    its directory's threshold: :func:`_chat_metrics` and :func:`_queue_metrics` from
+    counts and the kept waits instead of one row per chat."""
+
+    def within(values: list[np.ndarray]) -> int:
+        return sum(int(np.count_nonzero(v <= t)) for v, t in zip(values, thresholds, strict=True))
+
+    def undecided(since: list[np.ndarray]) -> int:
+        return within([run_end - s for s in since])
+
+    def joined(parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    outcomes = [sum(t.outcomes[o] for t in tallies) for o in Outcome]
+    completed, abandoned_initial, abandoned_in_transfer, open_at_end = outcomes
+    offered = sum(outcomes)
+    abandoned = abandoned_initial + abandoned_in_transfer
+    waits, since = _floats(tallies, "waits"), _floats(tallies, "waiting_since")
+    all_waits = joined(waits)
+    answered = int(all_waits.size)
+    transfer_waits = joined(_floats(tallies, "transfer_waits"))
+    handoff = joined(_floats(tallies, "handoff_gaps"))
+    transfers = sum(t.transfers for t in tallies)
+    ended = offered - open_at_end
+    counted = offered - undecided(since)
+    connected_legs = int(transfer_waits.size)
+
+    in_waits = _floats(tallies, "transfer_in_waits")
+    in_since = _floats(tallies, "transfer_in_waiting_since")
+    transferred_in = sum(t.transferred_in for t in tallies)
+    queued = offered + transferred_in
+    queued_waits = joined([w for pair in zip(waits, in_waits, strict=True) for w in pair])
+    queued_counted = queued - undecided(since) - undecided(in_since)
+    return {
+        "offered": float(offered),
+        "answered": float(answered),
+        "abandoned": float(abandoned),
+        "abandon_rate": abandoned / offered if offered else math.nan,
+        "completed": float(completed),
+        "abandoned_initial": float(abandoned_initial),
+        "abandoned_in_transfer": float(abandoned_in_transfer),
+        "open_at_end": float(open_at_end),
+        "service_level": within(waits) / counted if counted else math.nan,
+        "wait_mean": _nan_stat(all_waits, "mean"),
+        "wait_p50": _nan_stat(all_waits, "p50"),
+        "wait_p90": _nan_stat(all_waits, "p90"),
+        "wait_p95": _nan_stat(all_waits, "p95"),
+        "transfers": float(transfers),
+        "transfer_rate": transfers / answered if answered else math.nan,
+        "transfer_wait_mean": _nan_stat(transfer_waits, "mean"),
+        "transfer_wait_p90": _nan_stat(transfer_waits, "p90"),
+        "handoff_gap_mean": _nan_stat(handoff, "mean"),
+        "handoff_gap_p90": _nan_stat(handoff, "p90"),
+        "handoff_gap_p95": _nan_stat(handoff, "p95"),
+        "conference_overlap_mean": (
+            sum(t.overlap_sum for t in tallies) / connected_legs if connected_legs else math.nan
+        ),
+        "session_time_mean": sum(t.session_sum for t in tallies) / ended if ended else math.nan,
+        "queued": float(queued),
+        "transferred_in": float(transferred_in),
+        "queued_answered": float(queued_waits.size),
+        "queued_abandoned": float(
+            abandoned_initial + sum(t.transfer_in_abandoned for t in tallies)
+        ),
+        "queued_service_level": (
+            (within(waits) + within(in_waits)) / queued_counted if queued_counted else math.nan
+        ),
+        "queued_wait_mean": _nan_stat(queued_waits, "mean"),
+        "queued_wait_p90": _nan_stat(queued_waits, "p90"),
+    }
+
+
+def _tally_agent_metrics(tallies: Sequence[GroupTally]) -> Metrics:
+    """:func:`_agent_metrics` from the groups' accumulated times."""
+    staffed = sum(t.staffed for t in tallies)
+    slots = sum(t.slots for t in tallies)
+    held = sum(t.held for t in tallies)
+    busy = sum(t.busy for t in tallies)
+    return {
+        "utilization": held / slots if slots else math.nan,
+        "occupancy": busy / staffed if staffed else math.nan,
+    }
+
+
+def tally_metrics(tallies: Tallies, thresholds: Mapping[str, float]) -> ReplicationMetrics:
+    """:func:`replication_metrics` of a run that kept :class:`Tallies` (no tables): the
+    same numbers as from its full records (to rounding in the last digits of sums)."""
+    t = tallies
+    limits = [thresholds[name] for name in t.directories]
+    directories = {
+        name: _tally_chat_metrics([t.by_directory[i]], [limits[i]], t.duration)
+        for i, name in enumerate(t.directories)
+    }
+    overall = _tally_chat_metrics(t.by_directory, limits, t.duration)
+    overall.update(_tally_agent_metrics(t.by_group))
+    groups = {name: _tally_agent_metrics([t.by_group[i]]) for i, name in enumerate(t.groups)}
+    return ReplicationMetrics(overall, directories, groups)
+
+
+def replication_metrics(
+    records: Records | Tallies, thresholds: Mapping[str, float]
+) -> ReplicationMetrics:
     """All metrics of one replication; ``thresholds`` is the service-level threshold per
-    directory name."""
+    directory name. ``records`` are full :class:`Records` or, from a run without tables,
+    :class:`Tallies` (:func:`tally_metrics`); per-interval metrics
+    (:func:`chat_metrics_between`) need full records."""
+    if isinstance(records, Tallies):
+        return tally_metrics(records, thresholds)
     r = records
     chat_part = chat_metrics_between(records, thresholds, r.warmup, math.inf)
     overall = chat_part.overall

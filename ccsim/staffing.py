@@ -37,12 +37,13 @@ from ccsim.expect import Expectation, ExpectationError, parse_expectation
 from ccsim.results import (
     AGENT_METRICS,
     CHAT_METRICS,
+    QUEUE_METRICS,
     Estimate,
     ReplicationMetrics,
     Summary,
     chat_metrics_between,
 )
-from ccsim.scenario import Scenario
+from ccsim.scenario import Scenario, limits
 from ccsim.scenario.schema import Shift, ToDirectory
 from ccsim.scenario.units import compact_duration
 
@@ -167,7 +168,9 @@ def _no_chats(summary: Summary, path: str) -> bool:
     metric = path.rsplit(".", 1)[-1]
     if metric not in CHAT_METRICS:
         return False
-    scope = path.rsplit(".", 1)[0] + ".offered" if "." in path else "offered"
+    # a directory that only receives transfers has offered 0 but stays in its queue
+    count = "queued" if metric in QUEUE_METRICS else "offered"
+    scope = path.rsplit(".", 1)[0] + f".{count}" if "." in path else count
     try:
         offered = summary.lookup(scope)
     except KeyError:
@@ -203,8 +206,8 @@ def arrival_rates(scenario: Scenario, start: float, end: float) -> dict[str, flo
     }
     routing: dict[str, dict[str, float]] = {}
     for rule in scenario.transfers:
-        if isinstance(rule.to, ToDirectory):
-            row = routing.setdefault(rule.source, {})
+        if isinstance(rule.to, ToDirectory) and rule.source_directory is not None:
+            row = routing.setdefault(rule.source_directory, {})
             row[rule.to.directory] = row.get(rule.to.directory, 0.0) + rule.probability
     try:
         return theory.jackson_arrival_rates(external, routing)
@@ -452,6 +455,28 @@ class IntervalStaffingResult:
         return "\n".join(lines) + "\n"
 
 
+def interval_problem(interval: float, duration: float) -> str | None:
+    """Why ``interval`` cannot be staffed separately over a run of ``duration``, or None.
+
+    Each interval is searched by simulation, so the count is capped
+    (``limits.MAX_STAFF_INTERVALS``) and intervals are at least ``MIN_STAFF_INTERVAL_S``.
+    """
+    shortest = limits.MIN_STAFF_INTERVAL_S
+    if not interval >= shortest:
+        return (
+            f"--per-interval must be at least {compact_duration(shortest)}, "
+            f"got {compact_duration(interval)}"
+        )
+    count = math.ceil(duration / interval)
+    if count > limits.MAX_STAFF_INTERVALS:
+        return (
+            f"--per-interval {compact_duration(interval)} cuts the run "
+            f"({compact_duration(duration)}) into {count:,} intervals, more than the "
+            f"{limits.MAX_STAFF_INTERVALS:,} allowed; use longer intervals"
+        )
+    return None
+
+
 def staff_per_interval(
     scenario: Scenario,
     group: str,
@@ -487,6 +512,9 @@ def staff_per_interval(
                 f"{target.text!r}: per-interval staffing takes targets on chat metrics "
                 f"(service_level, abandon_rate, wait_p90, ...), measured by arrival interval"
             )
+    problem = interval_problem(interval, scenario.duration)
+    if problem:
+        raise StaffingError(problem)
     replications = max(2, scenario.replications if replications is None else replications)
     seed = scenario.seed if seed is None else seed
     edges = interval_edges(scenario.duration, interval)

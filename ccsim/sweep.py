@@ -15,10 +15,15 @@ file opened for appending, so an interrupt never leaves half a row behind (a tor
 line from a crash is dropped on the next run). Running the same sweep again skips the
 points already in the file, matched on parameter values, seed and replications; a file
 written from a different scenario (another digest) or over other parameters is refused.
+A file whose first line is not a sweep header is never touched, and only one sweep at a
+time writes to a file (an exclusive lock beside it; a second sweep is refused at once).
+
+``seed`` and ``replications`` are not axes: they are the same at every point, on purpose.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -27,7 +32,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -39,12 +44,22 @@ import yaml
 from ccsim.api import Replication
 from ccsim.executors import Executor, Task, serial
 from ccsim.results import METRICS, Estimate, summarise
+from ccsim.safe_write import OutputRefused, check_writable, exclusive_lock
 from ccsim.scenario import Scenario, ScenarioError, apply_overrides, scenario_from_dict
 
 #: Refuse grids larger than this (a typo such as 1..100000 would otherwise run for days).
 MAX_POINTS = 100_000
 #: Columns every row has besides the parameters and the metrics.
 RUN_COLUMNS = ("seed", "replications", "scenario_sha")
+#: Why a run column cannot be an axis, and what to give instead.
+NOT_AN_AXIS = {
+    "seed": "every point runs with the same seed, so that differences between points come "
+    "from the parameters, not from noise; choose it with --seed, and give more "
+    "replications (-n) for narrower intervals",
+    "replications": "every point runs the same replications; choose how many with -n",
+}
+#: Bytes read to find the header line of an existing sweep file.
+HEADER_BYTES = 1 << 20
 
 
 class SweepError(ValueError):
@@ -124,6 +139,9 @@ def _range(text: str, start: str, end: str, step: str | None) -> tuple[int | flo
 def grid(axes: Sequence[Axis]) -> list[dict[str, Any]]:
     """Every combination of the axes' values, first axis slowest."""
     paths = [axis.path for axis in axes]
+    for path in paths:
+        if path in NOT_AN_AXIS:
+            raise SweepError(f"--set {path}=...: {path} cannot be swept: {NOT_AN_AXIS[path]}")
     duplicated = sorted({p for p in paths if paths.count(p) > 1})
     if duplicated:
         raise SweepError(f"--set {duplicated[0]} is given more than once; list its values once")
@@ -163,15 +181,26 @@ class Point:
 
 
 def build_points(
-    data: Mapping[str, Any], axes: Sequence[Axis], base_dir: str | Path = ".", source: str = ""
+    data: Mapping[str, Any],
+    axes: Sequence[Axis],
+    base_dir: str | Path = ".",
+    source: str = "",
+    *,
+    allow_outside_data: bool = False,
 ) -> list[Point]:
-    """Validate the scenario at every grid point; every problem of every point at once."""
+    """Validate the scenario at every grid point; every problem of every point at once.
+
+    Data files are read from ``base_dir`` only, unless ``allow_outside_data``.
+    """
     points = []
     problems: dict[str, list[str]] = {}  # problem -> labels of the points that have it
     for values in grid(axes):
         try:
             scenario = scenario_from_dict(
-                apply_overrides(data, values), base_dir=base_dir, source=source
+                apply_overrides(data, values),
+                base_dir=base_dir,
+                source=source,
+                allow_outside_data=allow_outside_data,
             )
         except ScenarioError as error:
             label = ", ".join(f"{p}={format_parameter(v)}" for p, v in values.items())
@@ -213,6 +242,22 @@ def columns_for(axes: Sequence[Axis]) -> list[str]:
 # --------------------------------------------------------------------------- the CSV file
 
 
+def is_sweep_header(columns: Sequence[str]) -> bool:
+    """A sweep CSV's first line: parameters, the run columns, then one or more metrics each
+    with its interval (``m``, ``m_ci_low``, ``m_ci_high``)."""
+    width = len(RUN_COLUMNS)
+    starts = [i for i in range(len(columns)) if tuple(columns[i : i + width]) == RUN_COLUMNS]
+    if len(starts) != 1:
+        return False
+    metrics = columns[starts[0] + width :]
+    if not metrics or len(metrics) % 3:
+        return False
+    return all(
+        metrics[i + 1] == f"{metrics[i]}_ci_low" and metrics[i + 2] == f"{metrics[i]}_ci_high"
+        for i in range(0, len(metrics), 3)
+    )
+
+
 class SweepFile:
     """The CSV a sweep appends to, one whole line per finished point."""
 
@@ -221,16 +266,71 @@ class SweepFile:
         self.columns = list(columns)
         self.digest = digest
         self.parameters = self.columns[: self.columns.index(RUN_COLUMNS[0])]
+        self._locked = False
 
     def key(self, row: Mapping[str, str]) -> tuple[str, ...]:
         return tuple(row[c] for c in (*self.parameters, "seed", "replications"))
 
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Be the only sweep writing this file (re-entrant); another one is refused. The
+        file is checked first, so no lock file is made beside a file that is refused."""
+        if self._locked:
+            yield
+            return
+        self.check()
+        try:
+            with exclusive_lock(self.path, "writing"):
+                self._locked = True
+                try:
+                    yield
+                finally:
+                    self._locked = False
+        except OutputRefused:
+            raise SweepError(
+                f"another sweep is writing {self.path}; wait for it to finish (or stop it), "
+                "or give another --out file"
+            ) from None
+
+    def check(self) -> bool:
+        """Whether the file exists with rows; refuses, without touching it, anything but a
+        ccsim sweep CSV (or an empty file) and a path nothing can be written to."""
+        if not os.path.lexists(self.path):
+            try:
+                check_writable(self.path)
+            except OutputRefused as error:
+                raise SweepError(f"--out {error}") from None
+            return False
+        if self.path.is_dir():
+            raise SweepError(f"--out {self.path}: is a folder; give a file name, e.g. sweep.csv")
+        if not self.path.is_file():
+            raise SweepError(
+                f"--out {self.path}: is not a regular file (a device, pipe or socket); give a"
+                " file name, e.g. sweep.csv"
+            )
+        with self.path.open("rb") as handle:
+            head = handle.read(HEADER_BYTES)
+        if not head:
+            return False
+        first = head.split(b"\n", 1)[0] if b"\n" in head else None
+        try:
+            header = next(csv.reader([first.decode("utf-8")])) if first else None
+        except (UnicodeDecodeError, csv.Error):
+            header = None
+        if header is None or not is_sweep_header(header):
+            raise SweepError(
+                f"--out {self.path}: is not a ccsim sweep CSV (its first line is not a sweep "
+                "header); ccsim leaves it as it is: give another file"
+            )
+        return True
+
     def load(self) -> dict[tuple[str, ...], dict[str, str]]:
-        """The rows already written, by key; refuses a file of another sweep.
+        """The rows already written, by key; refuses a file of another sweep, and anything
+        else (:meth:`check`) before touching it.
 
         A torn last line (no newline: the process died mid-write) is cut off.
         """
-        if not self.path.exists() or self.path.stat().st_size == 0:
+        if not self.check():
             return {}
         raw = self.path.read_bytes()
         if not raw.endswith(b"\n"):
@@ -351,8 +451,35 @@ def run_sweep(
     Replications of all points go to ``executor`` together, so a pool or a cluster stays
     busy across points; each point is written to ``out`` as soon as its last replication
     is in. Replication metrics only: no event log, no records kept. ``on_start`` gets
-    the number of replications left to run (after skipping finished points).
+    the number of replications left to run (after skipping finished points). ``out`` is
+    locked for the whole run: a second sweep on the same file raises :class:`SweepError`.
     """
+    with out.lock() if out is not None else contextlib.nullcontext():
+        return _run_sweep(
+            points,
+            replications,
+            seed,
+            digest=digest,
+            out=out,
+            executor=executor,
+            on_replication=on_replication,
+            on_point=on_point,
+            on_start=on_start,
+        )
+
+
+def _run_sweep(
+    points: Sequence[Point],
+    replications: int,
+    seed: int,
+    *,
+    digest: str,
+    out: SweepFile | None,
+    executor: Executor,
+    on_replication: Callable[[Replication], None] | None,
+    on_point: Callable[[PointResult], None] | None,
+    on_start: Callable[[int], None] | None,
+) -> SweepResult:
     done = out.load() if out is not None else {}
     results: list[PointResult | None] = [None] * len(points)
     todo: list[int] = []
@@ -399,6 +526,7 @@ __all__ = [
     "columns_for",
     "format_parameter",
     "grid",
+    "is_sweep_header",
     "parse_axis",
     "run_sweep",
     "scenario_digest",

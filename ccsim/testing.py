@@ -53,9 +53,16 @@ HIGHER_IS_WORSE = frozenset(
         "handoff_gap_p90",
         "handoff_gap_p95",
         "session_time_mean",
+        "abandoned_initial",
+        "abandoned_in_transfer",
+        "queued_abandoned",
+        "queued_wait_mean",
+        "queued_wait_p90",
     }
 )
-LOWER_IS_WORSE = frozenset({"service_level", "answered"})
+LOWER_IS_WORSE = frozenset(
+    {"service_level", "answered", "completed", "queued_service_level", "queued_answered"}
+)
 DEFAULT_REGRESSION_METRICS = (
     "service_level",
     "abandon_rate",

@@ -30,13 +30,15 @@ covers the whole day); metrics in the summary leave it out.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ccsim.scenario.units import parse_duration
+from ccsim.scenario import limits
+from ccsim.scenario.units import compact_duration, parse_duration
 
 if TYPE_CHECKING:
     from ccsim.api import Results
@@ -48,12 +50,32 @@ QUEUE_ENDS = ("connect", "abandon", "end")
 
 
 def interval_edges(duration: float, freq: str | float) -> np.ndarray:
-    """Edges ``0, f, 2f, ..., duration`` of the intervals (the last one may be shorter)."""
+    """Edges ``0, f, 2f, ..., duration`` of the intervals (the last one may be shorter).
+
+    ``freq`` is at least ``limits.MIN_INTERVAL_S`` and gives at most
+    ``limits.MAX_INTERVALS`` intervals, so the series stay small whatever is asked.
+    """
     step = parse_duration(freq)
     if step <= 0:
         raise ValueError(f"freq must be a positive duration, got {freq!r}")
+    problem = interval_count_problem(duration, step)
+    if problem:
+        raise ValueError(problem)
     edges = np.arange(0.0, duration, step)
     return np.append(edges, duration)
+
+
+def interval_count_problem(duration: float, step: float) -> str | None:
+    """Why intervals of ``step`` seconds over ``duration`` are too short or too many."""
+    if step < limits.MIN_INTERVAL_S:
+        return f"freq must be at least {limits.MIN_INTERVAL_S:g}s, got {compact_duration(step)}"
+    count = math.ceil(duration / step)
+    if count > limits.MAX_INTERVALS:
+        return (
+            f"freq {compact_duration(step)} cuts the run ({compact_duration(duration)}) into "
+            f"{count:,} intervals, more than the {limits.MAX_INTERVALS:,} allowed"
+        )
+    return None
 
 
 def level_integral(

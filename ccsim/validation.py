@@ -113,9 +113,9 @@ def _network_directories(scenario: Scenario) -> set[str]:
     """Directories that send or receive a transfer of any kind (with probability > 0)."""
     linked: set[str] = set()
     for rule in scenario.transfers:
-        if rule.probability == 0:
+        if rule.probability == 0 or rule.source_directory is None:
             continue
-        linked.add(rule.source)
+        linked.add(rule.source_directory)
         if isinstance(rule.to, ToDirectory):
             linked.add(rule.to.directory)
     return linked
@@ -125,8 +125,8 @@ def _longest_route(scenario: Scenario) -> float:
     """Most directory transfers a chat can make (inf when the routing has a cycle)."""
     edges: dict[str, set[str]] = defaultdict(set)
     for rule in scenario.transfers:
-        if isinstance(rule.to, ToDirectory) and rule.probability > 0:
-            edges[rule.source].add(rule.to.directory)
+        if isinstance(rule.to, ToDirectory) and rule.probability > 0 and rule.source_directory:
+            edges[rule.source_directory].add(rule.to.directory)
     memo: dict[str, float] = {}
     visiting: set[str] = set()
 
@@ -152,6 +152,11 @@ def _transfer_problems(scenario: Scenario, index: int, rule: Transfer) -> list[s
             f"{where}.to: {kind} of group {rule.to.group!r} holds two agents at once; only "
             "cold directory transfers keep each directory an M/M/c queue"
         ]
+    if rule.source_directory is None:
+        return [
+            f"{where}.from: rules of group {rule.source_group!r} follow agent transfers, "
+            "which hold two agents at once"
+        ]
     problems = []
     if rule.leave != "immediately":
         leave = rule.leave if isinstance(rule.leave, str) else f"after {rule.leave.after:g}s"
@@ -159,7 +164,7 @@ def _transfer_problems(scenario: Scenario, index: int, rule: Transfer) -> list[s
             f"{where}.leave: {leave!r} keeps the inviter's slot while the chat waits in "
             f"{rule.to.directory!r}; only 'immediately' (cold) frees it at once"
         )
-    handle = scenario.directories[rule.source].handle_time
+    handle = scenario.directories[rule.source_directory].handle_time
     if not isinstance(rule.at, Exponential) or not isinstance(handle, Exponential):
         problems.append(
             f"{where}.at: {_distribution_name(rule.at)}, must be exponential with the same "
@@ -191,7 +196,10 @@ def markov_problems(scenario: Scenario) -> list[str]:
         spec = scenario.directories[name]
         where = f"directories.{name}"
         rates = _rates_in_run(scenario, name)
-        if len(rates) > 1:
+        arrivals = spec.arrivals
+        if arrivals is not None and arrivals.exact:
+            problems.append(f"{where}.arrivals: explicit instants (times), not a Poisson process")
+        elif len(rates) > 1:
             problems.append(
                 f"{where}.arrivals: the rate changes during the run "
                 f"({', '.join(f'{3600 * r:g}/h' for r in rates)}), so there is no steady state"
@@ -363,8 +371,8 @@ def _mean(dist: object) -> float:
 def _routing(scenario: Scenario) -> dict[str, dict[str, float]]:
     routing: dict[str, dict[str, float]] = defaultdict(dict)
     for rule in scenario.transfers:
-        if isinstance(rule.to, ToDirectory):
-            row = routing[rule.source]
+        if isinstance(rule.to, ToDirectory) and rule.source_directory is not None:
+            row = routing[rule.source_directory]
             row[rule.to.directory] = row.get(rule.to.directory, 0.0) + rule.probability
     return dict(routing)
 

@@ -33,8 +33,9 @@ def load_engine() -> ModuleType:
 def test_benchmark_script_runs_every_case_in_json() -> None:
     pytest.importorskip("ciw")
     engine = load_engine()
+    sizes = ["--chats", "300", "--big-chats", "600", "--big-agents", "200", "--year-chats", "600"]
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--chats", "300", "--big-chats", "600", "--json"],
+        [sys.executable, str(SCRIPT), *sizes, "--json"],
         capture_output=True,
         text=True,
         check=False,
@@ -42,10 +43,17 @@ def test_benchmark_script_runs_every_case_in_json() -> None:
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     cases = report["cases"]
-    assert set(cases) == {"ccsim", "ciw", "simpy", "retail", "million"}
+    assert set(cases) == {"ccsim", "ciw", "simpy", "retail", "million", "big", "year"}
     # ccsim and 'million' run the M/M/c scenario through the model's entry point
     assert cases["ccsim"]["chats"] == run_replication(engine.mmc_scenario(300)).chat_count
     assert cases["million"]["chats"] == run_replication(engine.mmc_scenario(600)).chat_count
+    # 'big' the same with more agents; 'year' a year of 500 agents, without tables
+    big = engine.mmc_scenario(300, 200)
+    assert big.agents["servers"].count == 200
+    assert cases["big"]["chats"] == run_replication(big).chat_count
+    year = engine.mmc_scenario(600, engine.YEAR_AGENTS, duration=engine.YEAR)
+    assert year.duration == 365 * 86_400 and year.agents["servers"].count == 500
+    assert cases["year"]["chats"] == run_replication(year, tables=False).chat_count
     retail = load_scenario(engine.RETAIL)
     assert cases["retail"]["chats"] == run_replication(retail).chat_count
     # Ciw and the SimPy loop simulate the same arrival rate over the same time
@@ -62,6 +70,11 @@ def test_benchmark_script_runs_every_case_in_json() -> None:
     expected = cpu_rates["ccsim"] / cpu_rates["ciw"]
     assert checks["ccsim_vs_ciw"]["cpu_ratio"] == pytest.approx(expected)
     assert checks["million_memory"]["peak_rss_mb"] == cases["million"]["peak_rss_mb"]
+    assert checks["big_vs_ccsim"]["ratio"] == pytest.approx(rates["big"] / rates["ccsim"])
+    assert checks["big_vs_ccsim"]["cpu_ratio"] == pytest.approx(
+        cpu_rates["big"] / cpu_rates["ccsim"]
+    )
+    assert checks["year_memory"]["peak_rss_mb"] == cases["year"]["peak_rss_mb"]
 
 
 def test_benchmark_verdicts_compare_figures_with_targets() -> None:
@@ -72,12 +85,16 @@ def test_benchmark_verdicts_compare_figures_with_targets() -> None:
 
     fast = engine.verdicts(
         {"ccsim": case(150.0), "ciw": case(100.0), "simpy": case(300.0), "million": case(1, 900)}
+        | {"big": case(75.0), "year": case(1, 1000)}
     )
     assert fast["ccsim_vs_ciw"]["ok"] and fast["ccsim_vs_simpy"]["ok"]
-    assert fast["million_memory"]["ok"]
+    assert fast["million_memory"]["ok"] and fast["big_vs_ccsim"]["ok"]
+    assert fast["year_memory"]["ok"]
     slow = engine.verdicts(
         {"ccsim": case(149.0), "ciw": case(100.0), "simpy": case(299.0), "million": case(1, 1100)}
+        | {"big": case(74.0), "year": case(1, 1030)}
     )
     assert not slow["ccsim_vs_ciw"]["ok"] and not slow["ccsim_vs_simpy"]["ok"]
-    assert not slow["million_memory"]["ok"]
+    assert not slow["million_memory"]["ok"] and not slow["big_vs_ccsim"]["ok"]
+    assert not slow["year_memory"]["ok"]
     assert engine.verdicts({"retail": case(10.0)}) == {}

@@ -59,6 +59,7 @@ def test_run_out_writes_summary_scenario_and_tables(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".ccsim-output",  # the marker: ccsim replaces only folders that carry it
         "agents.csv",
         "chats.csv",
         "events.csv",

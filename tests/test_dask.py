@@ -117,7 +117,8 @@ def _free_port() -> int:
     ],
 )
 def test_unusable_scheduler_exits_2_with_a_message(address: str, message: str) -> None:
-    for command in (["run", str(RETAIL), "-n", "2"], ["sweep", str(RETAIL), "--set", "seed=1,2"]):
+    sweep = ["sweep", str(RETAIL), "--set", "agents.sales_team.count=10,11"]
+    for command in (["run", str(RETAIL), "-n", "2"], sweep):
         result = runner.invoke(app, [*command, "--scheduler", address])
         assert result.exit_code == 2, result.output
         assert message in result.output

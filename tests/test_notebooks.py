@@ -49,7 +49,11 @@ def test_notebook_runs_top_to_bottom(name: str, monkeypatch: pytest.MonkeyPatch)
 def test_with_changes_returns_a_new_validated_scenario() -> None:
     base = ccsim.load_scenario(ROOT / "scenarios" / "transfer_warm.yaml")
     changed = base.with_changes(
-        {"agents.support_team.count": 7, "transfers.0.leave": "immediately"}
+        {
+            "agents.support_team.count": 7,
+            "transfers.0.leave": "immediately",
+            "transfers.0.confirm": 0,
+        }
     )
     assert changed.agents["support_team"].count == 7
     assert changed.transfers[0].leave == "immediately"

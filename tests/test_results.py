@@ -194,7 +194,7 @@ def test_a_write_that_fails_midway_leaves_nothing_behind(tmp_path: Path, monkeyp
     original = output._write_table
     monkeypatch.setattr(output, "_write_table", broken)
     with pytest.raises(OSError, match="disk full"):
-        write_results(results, out)
+        write_results(results, out, force=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     with pytest.raises(OSError):

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from conftest import (
     agent,
+    build,
     chats,
     events,
     held_at,
@@ -22,11 +23,14 @@ from conftest import (
     legs,
     run,
     run_placed,
+    run_until,
+    state_at,
     times,
     windows,
 )
 
 from ccsim.model import AgentState, EventKind, LegKind, LegOutcome, Outcome
+from ccsim.scenario import ScenarioError
 
 A = EventKind
 
@@ -470,12 +474,14 @@ def test_r6_conference_past_the_handling_time_ends_the_chat_with_it():
 
 
 def test_r6_declined_when_nobody_available_inviter_keeps_the_chat():
+    """Nobody to invite is logged as a DECLINE with no agent (-1)."""
     groups = {"sup": {"count": 0, "directories": [], "max_chats": 1}}
     r = run_placed(transfer_scenario(conference(on_decline="keep"), groups=groups))
     (chat,) = chats(r)
     a = chat.arrival
     assert [(round(e.time - a, 9), e.kind.name) for e in events(r, chat=0)][4:] == [
         (120.0, "TRANSFER"),
+        (120.0, "DECLINE"),
         (300.0, "LEAVE"),
         (300.0, "END"),
     ]
@@ -586,6 +592,8 @@ def test_r6_declined_invitation_falls_back_to_a_directory_transfer():
     a, gx = chat.arrival, agent(r, "gx")
     assert timeline(r, 0, a)[4:] == [
         (120.0, "TRANSFER", 0),
+        (120.0, "DECLINE", -1),  # nobody in sup to invite
+        (120.0, "TRANSFER", 0),  # the fallback is a transfer of its own, logged as one
         (120.0, "QUEUE", -1),
         (120.0, "OFFER", gx),
         (120.0, "CONNECT", gx),
@@ -611,6 +619,7 @@ def test_r6_directory_fallback_is_a_transfer_that_max_transfers_caps():
     a = chat.arrival
     assert timeline(r, 0, a)[4:] == [
         (120.0, "TRANSFER", 0),
+        (120.0, "DECLINE", -1),
         (300.0, "LEAVE", 0),  # the inviter carries on for the remaining 300 - 120 s
         (300.0, "END", -1),
     ]
@@ -1203,3 +1212,497 @@ def test_slowdown_stretches_the_remaining_work_exactly():
     assert c0.end == exact(end0)
     assert c1.end == exact(end1)
     assert c2.end == exact(c2.arrival + 100)  # alone again: full speed
+
+
+# --------------------------------------------------------------------------- audit defects
+# Each test below pins one finding of the independent audit, on explicit arrival instants
+# (``arrivals: {times: [...]}``) so every time is known by hand.
+
+
+def at(*instants: float) -> dict:
+    """Arrivals replayed exactly at these instants."""
+    return {"times": list(instants)}
+
+
+def evs(records, t0: float = 0.0) -> list[tuple[float, str, int, int]]:
+    """The whole event log as (time - t0, kind, chat, agent)."""
+    return [(round(e.time - t0, 9), e.kind.name, e.chat, e.agent) for e in events(records)]
+
+
+def missing_agent_scenario(arrivals: list[float], duration: float) -> dict:
+    """One agent (two slots) who misses every alert: timeout 10 s, Not Ready 30 s."""
+    return scenario(
+        {"d": {"arrivals": at(*arrivals), "handle_time": 300}},
+        {"a": {"count": 1, "directories": ["d"], "max_chats": 2}},
+        duration=duration,
+        offer={"no_answer_probability": 1, "no_answer_timeout": 10, "not_ready_time": 30},
+    )
+
+
+def test_r4_each_missed_alert_restarts_the_not_ready_period():
+    """Misses at 20 s and 25 s: Not Ready until 25 + 30 = 55 s, not 20 + 30 = 50 s (the
+    first miss's timer is stale once the second miss restarts the period)."""
+    r = run(missing_agent_scenario([10, 15], duration=56))
+    assert spans(r, 0, 0) == rounded(
+        [
+            (0, 10, "READY", 0),
+            (10, 15, "READY", 1),
+            (15, 20, "READY", 2),
+            (20, 25, "NOT_READY", 1),
+            (25, 55, "NOT_READY", 0),
+            (55, 56, "READY", 2),
+        ]
+    )
+    assert times(r, A.NO_ANSWER) == [20, 25]
+
+
+def test_r3_chats_returned_by_missed_offers_keep_their_first_come_order():
+    """Chats 0 and 1 missed in turn come back in arrival order (0 before 1), and both
+    before chat 2, which arrived while the agent was Not Ready."""
+    r = run(missing_agent_scenario([10, 15, 30], duration=56))
+    offers = [(round(e.time, 9), e.chat) for e in events(r, kind=A.OFFER)]
+    assert offers == [(10, 0), (15, 1), (55, 0), (55, 1)]
+    queue_events = [(round(e.time, 9), e.kind.name, e.chat) for e in events(r, chat=2)]
+    assert queue_events == [(30, "ARRIVE", 2), (30, "QUEUE", 2)]
+
+
+def _consult_scenario(sup: dict, **extra: Any) -> dict:
+    """Chat at 0 in ``d`` (handle 300 s, agent ``a``); at 120 s a transfer to group
+    ``sup`` after a 60 s consultation; ``on_decline: keep``."""
+    rule = {"to": {"group": "sup"}, "at": 120, "consult": 60, "on_decline": "keep"}
+    return transfer_scenario(
+        rule, d={"arrivals": at(0)}, groups={"sup": {"directories": [], **sup}}, **extra
+    )
+
+
+def test_r9_invitee_whose_shift_ended_during_consultation_is_not_invited():
+    """The supervisor's shift ends at 150 s, inside the 120-180 s consultation: at 180 s the
+    invitation does not ring (no off-shift supervisor takes over the chat); it counts as
+    declined and the inviter keeps the chat: the 180 s of handling left after the
+    transfer point, from 180 s (on_decline: keep)."""
+    sup = {"shifts": [{"from": 0, "to": 150, "count": 1}], "max_chats": 1}
+    r = run(_consult_scenario(sup))
+    s = agent(r, "sup")
+    assert [(t, k, ag) for t, k, _c, ag in evs(r) if t >= 120] == [
+        (120.0, "TRANSFER", 0),
+        (120.0, "CONSULT", s),
+        (180.0, "DECLINE", s),
+        (360.0, "LEAVE", 0),
+        (360.0, "END", -1),
+    ]
+    assert spans(r, s, 0) == rounded(
+        [(0, 120, "READY", 0), (120, 150, "READY", 1), (150, 180, "CLOSING", 1)]
+    ) + rounded([(180, 2000, "OFFLINE", 0)])
+    (leg,) = legs(r)
+    assert leg.outcome is LegOutcome.DECLINED and leg.closed == 180
+    (chat,) = chats(r)
+    assert chat.end == 360 and chat.final_directory == "d"
+
+
+def test_r9_invitee_who_went_not_ready_during_consultation_is_not_invited():
+    """The supervisor also serves ``x``; a chat offered there at 130 s is missed at 140 s,
+    so the supervisor is Not Ready (until 240 s) when the consultation ends at 180 s: the
+    invitation falls back (keep) instead of ringing."""
+    data = _consult_scenario(
+        {"count": 1, "max_chats": 2, "directories": ["x"]},
+        x={"arrivals": at(130)},
+        offer={"no_answer_probability": 0.5, "not_ready_time": 100},
+    )
+
+    def supervisor_misses_x_but_a_answers(records) -> bool:
+        kinds = [(e.kind, e.chat) for e in events(records)]
+        return (
+            (A.CONNECT, 0) in kinds
+            and (A.NO_ANSWER, 1) in kinds
+            and (
+                A.NO_ANSWER,
+                0,
+            )
+            not in kinds
+        )
+
+    r = run_until(data, supervisor_misses_x_but_a_answers)
+    s = agent(r, "sup")
+    chat0 = [(t, k, ag) for t, k, c, ag in evs(r) if c == 0 and t >= 120]
+    assert chat0 == [
+        (120.0, "TRANSFER", 0),
+        (120.0, "CONSULT", s),
+        (180.0, "DECLINE", s),
+        (360.0, "LEAVE", 0),
+        (360.0, "END", -1),
+    ]
+    assert times(r, A.INVITE) == []
+    assert state_at(r, s, 180) is AgentState.NOT_READY
+
+
+def test_r4_offer_ringing_at_shift_end_is_withdrawn_and_the_chat_requeued():
+    """Agent ``a`` (shift until 100 s) is offered the chat at 90 s and answers after 20 s;
+    at 100 s the shift ends: the offer is withdrawn (not answered at 110 s) and the chat
+    goes back to the queue, where ``b`` (shift from 100 s) takes it at once."""
+    data = scenario(
+        {"d": {"arrivals": at(90), "handle_time": 300}},
+        {
+            "a": {"shifts": [{"from": 0, "to": 100, "count": 1}], "directories": ["d"]},
+            "b": {"shifts": [{"from": 100, "to": 2000, "count": 1}], "directories": ["d"]},
+        },
+        offer={"response_time": 20, "no_answer_timeout": 30},
+    )
+    r = run(data)
+    a, b = agent(r, "a"), agent(r, "b")
+    assert [(t, k, ag) for t, k, _c, ag in evs(r)] == [
+        (90.0, "ARRIVE", -1),
+        (90.0, "QUEUE", -1),
+        (90.0, "OFFER", a),
+        (100.0, "WITHDRAW", a),
+        (100.0, "OFFER", b),
+        (120.0, "CONNECT", b),
+        (420.0, "LEAVE", b),
+        (420.0, "END", -1),
+    ]
+    assert state_at(r, a, 100) is AgentState.OFFLINE and held_at(r, a, 100) == 0
+    (chat,) = chats(r)
+    assert chat.connect == 120 and chat.outcome is Outcome.COMPLETED
+
+
+def test_r6_invitation_ringing_at_shift_end_is_withdrawn_and_counts_as_declined():
+    """Every alert is answered after 20 s: ``a`` connects at 20 s and invites at 140 s;
+    the supervisor's shift ends at 145 s while the invitation rings: it is withdrawn and
+    the rule falls back to directory ``x`` (R6 -> R8)."""
+    rule = {"to": {"group": "sup"}, "at": 120, "on_decline": {"directory": "x"}}
+    sup = {"shifts": [{"from": 0, "to": 145, "count": 1}], "directories": [], "max_chats": 1}
+    data = transfer_scenario(
+        rule,
+        d={"arrivals": at(0)},
+        groups={"sup": sup},
+        offer={"response_time": 20, "no_answer_timeout": 30},
+    )
+    r = run(data)
+    s, gx = agent(r, "sup"), agent(r, "gx")
+    assert [(t, k, ag) for t, k, _c, ag in evs(r) if t >= 140] == [
+        (140.0, "TRANSFER", 0),
+        (140.0, "INVITE", s),
+        (145.0, "WITHDRAW", s),
+        (145.0, "TRANSFER", 0),
+        (145.0, "QUEUE", -1),
+        (145.0, "OFFER", gx),
+        (165.0, "CONNECT", gx),
+        (165.0, "LEAVE", 0),
+        (365.0, "LEAVE", gx),
+        (365.0, "END", -1),
+    ]
+    declined, directory = legs(r)
+    assert declined.outcome is LegOutcome.DECLINED and declined.closed == 145
+    assert directory.kind is LegKind.DIRECTORY_WARM and directory.connected == 165
+
+
+def _chain_of_cold_transfers(first_inviter_stays: float) -> dict:
+    """Agent ``a`` (d) transfers cold to ``x`` at 120 s and leaves ``first_inviter_stays``
+    later; ``gx`` connects at 120 s and at 130 s sends the chat cold (at once) to ``y``,
+    whose only agent starts at 200 s (handle 50 s)."""
+    directories = {
+        "d": {"arrivals": at(0), "handle_time": 300},
+        "x": {"handle_time": 300},
+        "y": {"handle_time": 50},
+    }
+    agents = {
+        "a": {"count": 1, "directories": ["d"], "max_chats": 1},
+        "gx": {"count": 1, "directories": ["x"], "max_chats": 1},
+        "gy": {"shifts": [{"from": 200, "to": 2000, "count": 1}], "directories": ["y"]},
+    }
+    transfers = [
+        {
+            "from": "d",
+            "to": {"directory": "x"},
+            "probability": 1,
+            "at": 120,
+            "leave": {"after": first_inviter_stays},
+        },
+        {
+            "from": "x",
+            "to": {"directory": "y"},
+            "probability": 1,
+            "at": 10,
+            "leave": "immediately",
+        },
+    ]
+    return scenario(directories, agents, transfers=transfers)
+
+
+def test_r8_no_handoff_gap_while_an_earlier_inviter_is_still_connected():
+    """``a`` stays until 220 s: from 130 s to 200 s the customer still has ``a``, so the
+    second leg has no gap. Overlap counts every participant: leg 1 has two connected
+    120-130 s (a, gx) and 200-220 s (a, gy)."""
+    r = run(_chain_of_cold_transfers(first_inviter_stays=100))
+    first, second = legs(r)
+    assert (first.requested, first.connected, first.inviter_left, first.closed) == (
+        120,
+        120,
+        220,
+        220,
+    )
+    assert first.gap == 0 and first.overlap == exact(10 + 20)
+    assert (second.requested, second.inviter_left, second.connected, second.closed) == (
+        130,
+        130,
+        200,
+        200,
+    )
+    assert second.gap == 0 and second.overlap == 0
+    (chat,) = chats(r)
+    assert chat.end == 250
+
+
+def test_r8_handoff_gap_counts_only_time_with_nobody_connected():
+    """``a`` leaves at 150 s: nobody is connected from 150 s until gy connects at 200 s,
+    so the second leg's gap is 50 s (not 70 s from its own inviter's leaving)."""
+    r = run(_chain_of_cold_transfers(first_inviter_stays=30))
+    first, second = legs(r)
+    assert first.closed == 150 and first.gap == 0 and first.overlap == exact(10)
+    assert second.closed == 200 and second.gap == exact(50) and second.overlap == 0
+
+
+def _agent_transfer_to_sup(extra_rules: list[dict]) -> dict:
+    """Chat at 0 in ``d``; at 60 s ``a`` transfers it to a supervisor (confirm 5 s)."""
+    data = transfer_scenario(
+        {"to": {"group": "sup"}, "at": 60, "confirm": 5},
+        d={"arrivals": at(0)},
+        groups={"sup": {"count": 2, "directories": [], "max_chats": 1}},
+    )
+    data["transfers"] = data["transfers"] + extra_rules
+    return data
+
+
+def test_r7_receiver_of_an_agent_transfer_does_not_apply_the_source_directorys_rules():
+    """``d``'s rule sends every chat to a supervisor; the supervisor who takes it over
+    does not draw ``d``'s rules again (no ping-pong to the second supervisor) and, with no
+    rule of its own group, finishes the chat: d's handle time (300 s) after 60 s."""
+    r = run(_agent_transfer_to_sup([]))
+    (leg,) = legs(r)
+    assert leg.kind is LegKind.AGENT_TRANSFER and leg.connected == 60
+    assert leg.inviter_left == 65 and leg.overlap == exact(5)
+    (chat,) = chats(r)
+    assert chat.transfers == 1 and chat.end == 360
+
+
+def test_r7_receiver_applies_the_rules_of_its_own_group():
+    """A rule ``from: {group: sup}`` is what the supervisor does next: here it sends the
+    chat to directory ``x`` (cold) 30 s after taking it over."""
+    rule = {
+        "from": {"group": "sup"},
+        "to": {"directory": "x"},
+        "probability": 1,
+        "at": 30,
+        "leave": "immediately",
+    }
+    r = run(_agent_transfer_to_sup([rule]))
+    to_sup, to_x = legs(r)
+    assert to_sup.kind is LegKind.AGENT_TRANSFER
+    assert to_x.kind is LegKind.DIRECTORY_COLD and to_x.source == "d"
+    assert (to_x.requested, to_x.connected) == (90, 90)
+    (chat,) = chats(r)
+    assert chat.transfers == 2 and chat.final_directory == "x" and chat.end == 290
+
+
+def test_r7_group_rules_validate_their_group():
+    data = _agent_transfer_to_sup(
+        [{"from": {"group": "sups"}, "to": {"directory": "x"}, "probability": 1}]
+    )
+    with pytest.raises(ScenarioError, match=r"transfers\.1\.from\.group: unknown agent group"):
+        build(data)
+
+
+def test_r8_zero_time_transfer_loop_is_refused_with_the_rules_named():
+    """A directory sending every chat to itself at once, answered at once, would loop
+    forever at one instant: refused at validation, naming the rule; ``max_transfers``
+    bounds the loop and makes it valid."""
+    data = scenario(
+        {"d": {"arrivals": at(0), "handle_time": 300}},
+        {"a": {"count": 2, "directories": ["d"]}},
+        transfers=[{"from": "d", "to": {"directory": "d"}, "probability": 1}],
+    )
+    with pytest.raises(ScenarioError, match=r"transfers: rule 0 send every chat round d"):
+        build(data)
+    r = run({**data, "max_transfers": 3})
+    (chat,) = chats(r)
+    assert chat.transfers == 3 and chat.end == 300
+
+
+def test_r8_zero_time_loop_check_spans_directories_and_groups():
+    data = _agent_transfer_to_sup(
+        [{"from": {"group": "sup"}, "to": {"directory": "d"}, "probability": 1}]
+    )
+    data["transfers"][0] = {**data["transfers"][0], "at": 0}
+    with pytest.raises(ScenarioError, match=r"rules 0, 1 send every chat round d, group sup"):
+        build(data)
+    data["transfers"][1]["probability"] = 0.5  # can leave the loop: valid
+    build(data)
+
+
+@pytest.mark.parametrize(
+    ("rule", "what"),
+    [
+        ({"to": {"directory": "x"}, "leave": "immediately", "confirm": 5}, "a cold directory"),
+        ({"to": {"directory": "x"}, "leave": {"after": 30}, "confirm": 5}, "a cold directory"),
+        (
+            {"to": {"group": "gx"}, "kind": "conference", "duration": 60, "confirm": 5},
+            "a conference",
+        ),
+    ],
+)
+def test_r7_confirm_where_it_cannot_apply_is_refused(rule: dict, what: str):
+    with pytest.raises(ScenarioError, match=rf"transfers\.0\.confirm: {what}"):
+        build(transfer_scenario(rule))
+
+
+def test_r13_event_log_shows_abandon_and_end_before_the_freed_slot_is_offered():
+    """One agent, one slot, alerts answered after 20 s, patience 25 s. Chat 0 (0 s) ends at
+    320 s; its LEAVE and END come before chat 1 (300 s) is offered the slot. Chat 1's
+    patience runs out at 325 s while its offer rings: ABANDON and END come before chat 2
+    (324 s) is offered the freed slot at 325 s, answered at 345 s."""
+    data = scenario(
+        {"d": {"arrivals": at(0, 300, 324), "handle_time": 300, "patience": 25}},
+        {"a": {"count": 1, "directories": ["d"], "max_chats": 1}},
+        duration=700,
+        offer={"response_time": 20, "no_answer_timeout": 30},
+    )
+    r = run(data)
+    assert [(k, c) for t, k, c, _a in evs(r) if t == 320] == [
+        ("LEAVE", 0),
+        ("END", 0),
+        ("OFFER", 1),
+    ]
+    assert [(k, c) for t, k, c, _a in evs(r) if t == 325] == [
+        ("ABANDON", 1),
+        ("END", 1),
+        ("OFFER", 2),
+    ]
+    _c0, c1, c2 = chats(r)
+    assert c1.outcome is Outcome.ABANDONED and c1.end == 325
+    assert c2.connect == 345 and c2.end == 645
+
+
+def test_r13_event_log_shows_end_before_the_offer_of_the_slot_it_frees():
+    data = scenario(
+        {"d": {"arrivals": at(0, 5), "handle_time": 300}},
+        {"a": {"count": 1, "directories": ["d"], "max_chats": 1}},
+        duration=301,
+    )
+    r = run(data)
+    assert [(k, c) for t, k, c, _a in evs(r) if t == 300] == [
+        ("LEAVE", 0),
+        ("END", 0),
+        ("OFFER", 1),
+        ("CONNECT", 1),
+    ]
+
+
+def test_r1_exact_arrivals_replay_the_given_instants_in_any_order():
+    data = scenario(
+        {"d": {"arrivals": {"times": ["1m", 10, "15s"]}, "handle_time": 5}},
+        {"a": {"count": 1, "directories": ["d"]}},
+        duration=61,
+    )
+    r = run(data)
+    assert [c.arrival for c in chats(r)] == [10, 15, 60]
+    assert run(data, seed=99).chat_arrival == r.chat_arrival  # no random numbers used
+
+
+@pytest.mark.parametrize(
+    ("times_", "message"),
+    [
+        ([10, -1], r"directories\.d\.arrivals\.times\.1: must not be negative"),
+        ([10, "1h"], r"directories\.d\.arrivals\.times: 1 instant\(s\) not before the end"),
+        ([10, ".nan"], r"directories\.d\.arrivals\.times\.1"),
+        ([], r"directories\.d\.arrivals: needs a rate"),
+    ],
+)
+def test_r1_exact_arrivals_are_validated(times_: list, message: str):
+    data = scenario(
+        {"d": {"arrivals": {"times": times_}, "handle_time": 5}},
+        {"a": {"count": 1, "directories": ["d"]}},
+        duration=100,
+    )
+    with pytest.raises(ScenarioError, match=message):
+        build(data)
+
+
+def _csv_scenario(tmp_path, arrivals: dict, rows: str) -> Any:
+    (tmp_path / "day.csv").write_text(rows)
+    (tmp_path / "s.yaml").write_text(
+        "duration: 10h\n"
+        f"directories: {{d: {{arrivals: {arrivals}, handle_time: 60}}}}\n"
+        "agents: {a: {count: 1, directories: [d]}}\n"
+    )
+    from ccsim.scenario import load_scenario
+
+    return load_scenario(tmp_path / "s.yaml")
+
+
+def test_r1_exact_arrivals_from_a_csv_of_date_times_replay_a_real_day(tmp_path):
+    """Date-times count from midnight of the earliest one's day (or from ``origin``); the
+    resolved scenario keeps the instants, so a saved copy reruns without the file."""
+    rows = "created_at,agent\n2026-03-02 08:00:05,x\n2026-03-02 08:00:01,y\n\n"
+    scenario_ = _csv_scenario(tmp_path, {"csv": "day.csv", "column": "created_at"}, rows)
+    assert scenario_.directories["d"].arrivals.times == (8 * 3600 + 1, 8 * 3600 + 5)
+    r = run(scenario_)
+    assert [c.arrival for c in chats(r)] == [28801, 28805]
+    origin = {"csv": "day.csv", "column": "created_at", "origin": "2026-03-02T08:00:00"}
+    assert _csv_scenario(tmp_path, origin, rows).directories["d"].arrivals.times == (1, 5)
+    (tmp_path / "day.csv").unlink()
+    assert scenario_.with_changes({"duration": "11h"}).directories["d"].arrivals.times == (
+        28801,
+        28805,
+    )
+
+
+def test_r1_exact_arrivals_from_a_csv_of_offsets(tmp_path):
+    scenario_ = _csv_scenario(tmp_path, {"csv": "day.csv"}, "offset\n1m\n10\n5s\n")
+    assert scenario_.directories["d"].arrivals.times == (5, 10, 60)
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "rows", "message"),
+    [
+        ({"csv": "day.csv"}, "t\n10\n2026-03-02 08:00:00\n", "mixes date-times and offsets"),
+        ({"csv": "day.csv"}, "t\n10\nsoon\n", r"line 3, column 't': expected an offset"),
+        ({"csv": "day.csv"}, "t\n11h\n", r"arrivals\.times: 1 instant\(s\) not before the end"),
+        ({"csv": "../day.csv"}, "t\n10\n", "outside the scenario's folder"),
+        (
+            {"csv": "day.csv", "origin": "2026-03-02T09:00:00"},
+            "t\n2026-03-02 08:00:00\n",
+            r"arrivals\.origin: 2026-03-02T09:00:00 is after the earliest instant",
+        ),
+    ],
+)
+def test_r1_exact_arrivals_from_a_bad_csv_are_refused(tmp_path, arrivals, rows, message):
+    folder = tmp_path / "scenario"
+    folder.mkdir()
+    (tmp_path / "day.csv").write_text(rows)  # the one outside the folder, for ../
+    with pytest.raises(ScenarioError, match=message):
+        _csv_scenario(folder, arrivals, rows)
+
+
+def test_r12_abandonment_closes_every_open_leg_of_the_chat():
+    """A warm transfer (confirm 2 s) connects at 0 s; the new agent at once transfers
+    again and the chat waits; the customer leaves at 1 s (patience). Both legs end at
+    1 s: the first, whose inviter was still waiting to confirm, is not left open until
+    the end of the run piling up a gap."""
+    data = scenario(
+        {"d": {"arrivals": at(0), "handle_time": 20, "patience": 1}},
+        {"g": {"count": 2, "directories": ["d"], "max_chats": 1}},
+        duration=600,
+        max_transfers=2,
+        transfers=[{"from": "d", "to": {"directory": "d"}, "probability": 1, "confirm": 2}],
+    )
+    r = run(data)
+    first, second = sorted(legs(r), key=lambda leg: leg.outcome)  # both requested at 0 s
+    assert (first.outcome, first.connected, first.inviter_left, first.closed) == (
+        LegOutcome.CONNECTED,
+        0,
+        1,
+        1,
+    )
+    assert first.gap == 0 and first.overlap == 1
+    assert (second.outcome, second.closed, second.gap) == (LegOutcome.ABANDONED, 1, 0)
+    (chat,) = chats(r)
+    assert chat.outcome is Outcome.ABANDONED_IN_TRANSFER and chat.end == 1

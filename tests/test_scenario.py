@@ -142,10 +142,11 @@ def test_retail_loads_with_values_in_seconds() -> None:
     shifts = s.agents["support_team"].shifts
     assert shifts is not None
     assert [(x.start, x.end, x.count) for x in shifts] == [
-        (0.0, 14400.0, 6),
-        (14400.0, 28800.0, 9),
+        (0.0, 7200.0, 6),
+        (7200.0, 21600.0, 11),
+        (21600.0, 28800.0, 6),
     ]
-    assert s.agents["support_team"].size == 9
+    assert s.agents["support_team"].size == 11
     supervisors = s.agents["supervisors"]
     assert (supervisors.count, supervisors.directories, supervisors.max_chats) == (1, (), 4)
 
@@ -613,7 +614,7 @@ def test_warmup_not_shorter_than_duration() -> None:
             "agents.sales_team.directories=sales",
             "agents.sales_team.directories: expected a list, got 'sales'",
         ),
-        ("transfers.0.from=7", "transfers.0.from: expected text, got 7"),
+        ("transfers.0.from=7", "transfers.0.from: must be NAME or {group: NAME} (got 7)"),
         ("expect=[1]", "expect.0: expected text, got 1"),
         ("seed=-1", "seed: must not be negative (got -1)"),
         ("replications=0", "replications: must be at least 1 (got 0)"),

@@ -4,12 +4,14 @@ Exit codes: 0 every expectation holds, 1 at least one fails (each listed with it
 and interval), 2 bad input (invalid scenario, expectation syntax, unknown metric with a
 did-you-mean, unknown directory or group). ``--junit FILE`` writes a JUnit XML report,
 one test case per expectation, that CI systems (GitLab, Jenkins, GitHub test reporters)
-display next to the build.
+display next to the build. The file is checked before the run and replaces only a JUnit
+file ccsim wrote (see :mod:`ccsim.safe_write`); names are made XML-safe.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -20,9 +22,31 @@ import typer
 from rich.text import Text
 
 from ccsim.api import Results, simulate
-from ccsim.cli import ReplicationsOption, SeedOption, SetOption, app, fail, stderr, stdout
+from ccsim.cli import (
+    AllowOutsideOption,
+    ReplicationsOption,
+    SeedOption,
+    SetOption,
+    WorkersOption,
+    app,
+    fail,
+    output_or_exit,
+    stderr,
+    stdout,
+)
 from ccsim.commands.compare import read_side
 from ccsim.expect import Expectation, ExpectationError, Verdict, evaluate_all, parse_expectation
+from ccsim.safe_write import JUNIT, check_file_output, junit_generator_comment, write_file
+
+#: Characters XML 1.0 forbids even escaped: C0 controls but tab, newline and carriage
+#: return; lone surrogates; U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with each character XML 1.0 cannot hold written as ``\\xNN`` (or
+    ``\\uNNNN``), so a control character in a name keeps the report parseable."""
+    return _NOT_XML.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def junit_report(
@@ -40,32 +64,43 @@ def junit_report(
         root,
         "testsuite",
         {
-            "name": suite,
+            "name": xml_safe(suite),
             **counts,
             "skipped": "0",
             "time": f"{runtime_s:.3f}",
             "timestamp": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-            "hostname": socket.gethostname(),
+            "hostname": xml_safe(socket.gethostname()),
         },
     )
     props = ET.SubElement(testsuite, "properties")
     for name, value in properties.items():
-        ET.SubElement(props, "property", {"name": name, "value": value})
+        ET.SubElement(props, "property", {"name": xml_safe(name), "value": xml_safe(value)})
     for verdict in verdicts:
         case = ET.SubElement(
             testsuite,
             "testcase",
-            {"classname": f"ccsim.check.{suite}", "name": verdict.expectation.text, "time": "0"},
+            {
+                "classname": xml_safe(f"ccsim.check.{suite}"),
+                "name": xml_safe(verdict.expectation.text),
+                "time": "0",
+            },
         )
+        message = xml_safe(verdict.message)
         if verdict.holds:
-            ET.SubElement(case, "system-out").text = verdict.message
+            ET.SubElement(case, "system-out").text = message
         else:
             failure = ET.SubElement(
-                case, "failure", {"message": verdict.message, "type": "ExpectationFailed"}
+                case, "failure", {"message": message, "type": "ExpectationFailed"}
             )
-            failure.text = verdict.message
+            failure.text = message
     ET.indent(root)
     return ET.ElementTree(root)
+
+
+def junit_text(report: ET.ElementTree) -> str:
+    """The document as ccsim writes it: declaration, ccsim's signature comment, root."""
+    body = ET.tostring(report.getroot(), encoding="unicode")
+    return f"<?xml version='1.0' encoding='utf-8'?>\n{junit_generator_comment()}\n{body}\n"
 
 
 def parse_or_exit(texts: Sequence[str]) -> list[Expectation]:
@@ -114,12 +149,14 @@ def check_command(
     replications: ReplicationsOption = None,
     seed: SeedOption = None,
     set_: SetOption = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Parallel worker processes (default: all cores).")
-    ] = None,
+    workers: WorkersOption = None,
+    allow_outside_data: AllowOutsideOption = False,
 ) -> None:
     """Run a scenario and check expectations on its metrics; exit 1 if one fails."""
-    side = read_side(scenario, set_)
+    if junit is not None:
+        with output_or_exit("--junit", junit):
+            check_file_output(junit, JUNIT, inputs=[scenario])
+    side = read_side(scenario, set_, allow_outside_data)
     if isinstance(side, Results) and (replications is not None or seed is not None or set_):
         fail(f"{scenario} is a results folder: -n, --seed and --set apply to scenario files")
     loaded = side.scenario if isinstance(side, Results) else side
@@ -171,11 +208,8 @@ def check_command(
             },
             results.runtime_s,
         )
-        try:
-            junit.parent.mkdir(parents=True, exist_ok=True)
-            report.write(junit, encoding="utf-8", xml_declaration=True)
-        except OSError as error:
-            fail(f"cannot write --junit {junit}: {error.strerror}")
+        with output_or_exit("--junit", junit):
+            write_file(junit, junit_text(report), JUNIT, inputs=[scenario])
     if failed:
         stdout.print(f"{failed} of {len(verdicts)} expectations failed", highlight=False)
         raise typer.Exit(1)

@@ -19,10 +19,19 @@ from typing import Annotated
 import typer
 
 from ccsim.api import Results, simulate
-from ccsim.cli import SetOption, app, fail, load_or_exit, stderr
+from ccsim.cli import (
+    MAX_WORKERS,
+    AllowOutsideOption,
+    SetOption,
+    app,
+    fail,
+    load_or_exit,
+    stderr,
+)
 from ccsim.compare import SCOPE_NAMES, Comparison, Difference, compare, run_pair
 from ccsim.expect import METRICS, did_you_mean, format_metric_value
 from ccsim.scenario import Scenario, ScenarioError
+from ccsim.scenario.limits import MAX_REPLICATIONS, MAX_SEED
 
 SidePath = Annotated[
     Path,
@@ -33,8 +42,14 @@ SidePath = Annotated[
 ]
 
 
-def read_side(path: Path, overrides: list[str] | None) -> Scenario | Results:
-    """A results folder (it holds summary.json) as saved, else a scenario file."""
+def read_side(
+    path: Path, overrides: list[str] | None, allow_outside_data: bool = False
+) -> Scenario | Results:
+    """A results folder (it holds summary.json) as saved, else a scenario file.
+
+    A damaged folder exits 2 naming the file and the fault (see
+    :func:`ccsim.output.load_results`); it never makes ccsim read files named inside it.
+    """
     if path.is_dir():
         if not (path / "summary.json").is_file():
             fail(
@@ -49,7 +64,7 @@ def read_side(path: Path, overrides: list[str] | None) -> Scenario | Results:
             fail(f"{path}/summary.json holds an invalid scenario: {'; '.join(error.problems)}")
         except (OSError, ValueError, KeyError) as error:
             fail(f"cannot read results folder {path}: {error}")
-    return load_or_exit(path, overrides)
+    return load_or_exit(path, overrides, allow_outside_data)
 
 
 def check_metric_names(names: list[str] | None) -> list[str]:
@@ -155,13 +170,16 @@ def compare_command(
             "--replications",
             "-n",
             min=1,
+            max=MAX_REPLICATIONS,
             help="Replications of each (default: a results folder's, else the baseline's).",
         ),
     ] = None,
     seed: Annotated[
         int | None,
         typer.Option(
-            min=0, help="Seed for both (default: a results folder's, else the baseline's)."
+            min=0,
+            max=MAX_SEED,
+            help="Seed for both (default: a results folder's, else the baseline's).",
         ),
     ] = None,
     set_: SetOption = None,
@@ -177,13 +195,17 @@ def compare_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="Parallel worker processes (default: all cores).")
+        int | None,
+        typer.Option(
+            min=1, max=MAX_WORKERS, help="Parallel worker processes (default: all cores)."
+        ),
     ] = None,
+    allow_outside_data: AllowOutsideOption = False,
 ) -> None:
     """Compare a candidate with a baseline, paired on common random numbers."""
     metrics = check_metric_names(metric)
-    base = read_side(baseline, set_)
-    cand = read_side(candidate, set_)
+    base = read_side(baseline, set_, allow_outside_data)
+    cand = read_side(candidate, set_, allow_outside_data)
     notes: list[str] = []
     folders = [side for side in (base, cand) if isinstance(side, Results)]
     scenarios = [side for side in (base, cand) if isinstance(side, Scenario)]

@@ -5,6 +5,9 @@ A results folder gives the same page as ``ccsim run --report`` (see :mod:`ccsim.
 charts that need tables the folder lacks (the event log after ``--no-events``) are
 replaced by a note. A sweep CSV gives one curve per metric with its confidence band and
 optional target lines. ``--figures DIR`` also saves each chart as a PNG file.
+
+Both are checked before any work: the page replaces only a page ccsim wrote, the figures
+folder only a folder of ccsim's charts (see :mod:`ccsim.safe_write`).
 """
 
 from __future__ import annotations
@@ -14,8 +17,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ccsim.cli import app, fail, stdout
+from ccsim.cli import app, fail, output_or_exit, stdout
+from ccsim.safe_write import (
+    FIGURES,
+    REPORT,
+    check_file_output,
+    check_folder_output,
+    staged_folder,
+)
 from ccsim.scenario import ScenarioError
+from ccsim.scenario.limits import MIN_INTERVAL_S
+from ccsim.timeseries import interval_count_problem
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -64,6 +76,7 @@ def report(
     from ccsim.scenario.units import parse_duration
 
     if outdir.is_file() and outdir.suffix.lower() == ".csv":
+        check_outputs(outdir, output or outdir.with_suffix(".html"), figures)
         sweep_report(outdir, output, figures, metric or [], target or [])
         return
     if metric or target:
@@ -74,20 +87,39 @@ def report(
             "with ccsim run --out or ccsim sweep --out"
         )
     try:
-        parse_duration(freq)
+        step = parse_duration(freq)
     except ValueError as error:
         fail(f"--freq: {error}")
+    if not step >= MIN_INTERVAL_S:
+        fail(f"--freq must be at least {MIN_INTERVAL_S:g}s, got {freq}")
+    check_outputs(outdir, output or outdir / "report.html", figures)
     from ccsim.output import load_results
     from ccsim.report import write_report
 
     try:
         results = load_results(outdir)
-    except (ScenarioError, ValueError, KeyError, OSError) as error:
+    except ScenarioError as error:
+        fail(f"{outdir}/summary.json holds an invalid scenario: {'; '.join(error.problems)}")
+    except (ValueError, KeyError, OSError) as error:
         fail(f"cannot read results from {outdir}: {error}")
-    written = write_report(results, output or outdir / "report.html", freq=freq)
+    problem = interval_count_problem(results.scenario.duration, step)
+    if problem:
+        fail(f"--{problem}")
+    with output_or_exit("--output", output or outdir / "report.html"):
+        written = write_report(results, output or outdir / "report.html", freq=freq)
     stdout.print(f"report written to {written}", highlight=False, soft_wrap=True)
     if figures is not None:
         save_figures(results, figures, freq)
+
+
+def check_outputs(source: Path, page: Path, figures: Path | None) -> None:
+    """Refuse a page or figures folder that would replace anything but ccsim's own, before
+    reading anything."""
+    with output_or_exit("--output", page):
+        check_file_output(page, REPORT, inputs=[source])
+    if figures is not None:
+        with output_or_exit("--figures", figures):
+            check_folder_output(figures, FIGURES, inputs=[source])
 
 
 def parse_targets(texts: list[str]) -> dict[str, float]:
@@ -110,22 +142,21 @@ def sweep_report(
     path: Path, output: Path | None, figures: Path | None, metrics: list[str], targets: list[str]
 ) -> None:
     """The page (and optionally PNGs) of a sweep CSV."""
-    import pandas as pd
-
+    from ccsim.output import read_table
     from ccsim.report import sweep_charts, write_sweep_report
 
     wanted = parse_targets(targets)
     try:
-        frame = pd.read_csv(path)
+        frame = read_table(path)  # a regular file of bounded size, not truncated
     except (OSError, ValueError) as error:
-        fail(f"cannot read {path}: {error}")
+        fail(f"cannot read the sweep CSV {error}")
     unknown = [m for m in wanted if m not in frame.columns]
     if unknown:
         fail(f"--target: no metric {', '.join(unknown)} in {path}")
+    page = output or path.with_suffix(".html")
     try:
-        written = write_sweep_report(
-            frame, output or path.with_suffix(".html"), metrics, wanted, f"ccsim sweep: {path.name}"
-        )
+        with output_or_exit("--output", page):
+            written = write_sweep_report(frame, page, metrics, wanted, f"ccsim sweep: {path.name}")
     except (KeyError, ValueError) as error:
         fail(str(error.args[0] if error.args else error))
     stdout.print(f"report written to {written}", highlight=False, soft_wrap=True)
@@ -147,10 +178,11 @@ def save_figures(results: Results, folder: Path, freq: str) -> None:
 
 
 def _save(folder: Path, charts: list[tuple[str, Figure]]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, figure in charts:
-        figure.savefig(folder / f"{name}.png", dpi=110)
+    """The charts as PNG files, written whole into a folder that replaces ``folder``."""
+    with output_or_exit("--figures", folder), staged_folder(folder, FIGURES) as staging:
+        for name, figure in charts:
+            figure.savefig(staging / f"{name}.png", dpi=110)
     stdout.print(f"charts written to {folder}/", highlight=False, soft_wrap=True)
 
 
-__all__ = ["parse_targets", "report", "save_figures", "sweep_report"]
+__all__ = ["check_outputs", "parse_targets", "report", "save_figures", "sweep_report"]

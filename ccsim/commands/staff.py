@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from ccsim.cli import (
+    AllowOutsideOption,
     QuietOption,
     ScenarioPath,
     SchedulerOption,
@@ -24,6 +25,7 @@ from ccsim.cli import (
 )
 from ccsim.executors import Progress
 from ccsim.results import format_interval, format_metric
+from ccsim.scenario.limits import MAX_AGENTS, MAX_REPLICATIONS, MAX_SEED
 from ccsim.scenario.units import compact_duration, parse_duration
 from ccsim.staffing import (
     Check,
@@ -33,6 +35,7 @@ from ccsim.staffing import (
     StaffingError,
     StaffingResult,
     clock,
+    interval_problem,
     parse_targets,
     staff,
     staff_per_interval,
@@ -58,10 +61,13 @@ def staff_command(
             "--replications",
             "-n",
             min=2,
+            max=MAX_REPLICATIONS,
             help="Replications per simulation (default: the scenario's, at least 2).",
         ),
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, max=MAX_SEED, help="Seed (default: the scenario's).")
+    ] = None,
     set_: SetOption = None,
     per_interval: Annotated[
         str | None,
@@ -72,11 +78,16 @@ def staff_command(
     ] = None,
     max_agents: Annotated[
         int | None,
-        typer.Option(min=1, help="Search no higher (default: twice the estimate plus 20)."),
+        typer.Option(
+            min=1,
+            max=MAX_AGENTS,
+            help="Search no higher (default: twice the estimate plus 20).",
+        ),
     ] = None,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
+    allow_outside_data: AllowOutsideOption = False,
 ) -> None:
     """Find the smallest head count of a group meeting every target with 95% confidence.
 
@@ -84,7 +95,7 @@ def staff_command(
     same random numbers. Exit 0 when found, 1 when no head count up to the limit meets
     the targets, 2 on bad input.
     """
-    loaded = load_or_exit(scenario, set_)
+    loaded = load_or_exit(scenario, set_, allow_outside_data)
     try:
         targets = parse_targets(target, loaded, group)
     except StaffingError as error:
@@ -100,6 +111,9 @@ def staff_command(
                 f"--per-interval must be positive and at most the duration "
                 f"({compact_duration(loaded.duration)}), got {per_interval}"
             )
+        problem = interval_problem(interval, loaded.duration)
+        if problem:
+            fail(problem)
     count = max(2, loaded.replications if replications is None else replications)
     result: StaffingResult | IntervalStaffingResult
     try:

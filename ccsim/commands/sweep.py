@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 from pathlib import Path
@@ -11,6 +12,7 @@ import typer
 from rich.table import Table
 
 from ccsim.cli import (
+    AllowOutsideOption,
     QuietOption,
     ScenarioPath,
     SchedulerOption,
@@ -19,13 +21,15 @@ from ccsim.cli import (
     executor_or_exit,
     fail,
     load_or_exit,
+    scenario_error_exit,
     stderr,
     stdout,
 )
 from ccsim.executors import Progress
 from ccsim.results import METRICS, format_metric
 from ccsim.scenario import ScenarioError
-from ccsim.scenario.load import parse_yaml
+from ccsim.scenario.limits import MAX_REPLICATIONS, MAX_SEED
+from ccsim.scenario.load import read_scenario_data
 from ccsim.sweep import (
     SweepError,
     SweepFile,
@@ -57,11 +61,16 @@ def sweep(
     replications: Annotated[
         int | None,
         typer.Option(
-            "--replications", "-n", min=1, help="Replications per point (default: the scenario's)."
+            "--replications",
+            "-n",
+            min=1,
+            max=MAX_REPLICATIONS,
+            help="Replications per point (default: the scenario's).",
         ),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(min=0, help="Seed of every point (default: the scenario's).")
+        int | None,
+        typer.Option(min=0, max=MAX_SEED, help="Seed of every point (default: the scenario's)."),
     ] = None,
     out: Annotated[
         Path | None,
@@ -82,6 +91,7 @@ def sweep(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
+    allow_outside_data: AllowOutsideOption = False,
 ) -> None:
     """Run a scenario at every point of a parameter grid, with the same random numbers.
 
@@ -98,10 +108,19 @@ def sweep(
         axes = [parse_axis(text) for text in set_]
     except SweepError as error:
         fail(str(error))
-    base = load_or_exit(scenario, None)
-    data = parse_yaml(scenario.read_text(encoding="utf-8"), str(scenario))
+    base = load_or_exit(scenario, None, allow_outside_data)
     try:
-        points = build_points(data, axes, base_dir=scenario.parent, source=str(scenario))
+        data = read_scenario_data(scenario)  # read once more, as safely (size, file type)
+    except ScenarioError as error:
+        scenario_error_exit(error)
+    try:
+        points = build_points(
+            data,
+            axes,
+            base_dir=scenario.parent,
+            source=str(scenario),
+            allow_outside_data=allow_outside_data,
+        )
     except SweepError as error:
         fail(str(error))
     except ScenarioError as error:
@@ -113,32 +132,35 @@ def sweep(
     seed = base.seed if seed is None else seed
     digest = scenario_digest(data)
     sweep_file = SweepFile(out, columns_for(axes), digest) if out is not None else None
-    try:
-        finished = len(sweep_file.load()) if sweep_file is not None else 0
-    except SweepError as error:
-        fail(str(error))
-    if finished and sweep_file is not None:
-        stderr.print(f"{out}: resuming, {finished} points already there", highlight=False)
-    todo = len(points) * count  # an upper bound when resuming; the bar is resized below
-    try:
-        with (
-            executor_or_exit(workers, scheduler, todo) as executor,
-            Progress(todo, f"{len(points)} points", enabled=not quiet) as progress,
-        ):
-            result = run_sweep(
-                points,
-                count,
-                seed,
-                digest=digest,
-                out=sweep_file,
-                executor=executor,
-                on_replication=progress,
-                on_start=lambda tasks: progress.update(total=tasks),
-            )
-    except KeyboardInterrupt:
-        where = f"; finished points are in {out}, run the same command to resume" if out else ""
-        stderr.print(f"interrupted{where}", highlight=False)
-        raise typer.Exit(130) from None
+    with contextlib.ExitStack() as hold:
+        try:
+            if sweep_file is not None:
+                hold.enter_context(sweep_file.lock())  # held until the last row is written
+            finished = len(sweep_file.load()) if sweep_file is not None else 0
+        except SweepError as error:
+            fail(str(error))
+        if finished and sweep_file is not None:
+            stderr.print(f"{out}: resuming, {finished} points already there", highlight=False)
+        todo = len(points) * count  # an upper bound when resuming; the bar is resized below
+        try:
+            with (
+                executor_or_exit(workers, scheduler, todo) as executor,
+                Progress(todo, f"{len(points)} points", enabled=not quiet) as progress,
+            ):
+                result = run_sweep(
+                    points,
+                    count,
+                    seed,
+                    digest=digest,
+                    out=sweep_file,
+                    executor=executor,
+                    on_replication=progress,
+                    on_start=lambda tasks: progress.update(total=tasks),
+                )
+        except KeyboardInterrupt:
+            where = f"; finished points are in {out}, run the same command to resume" if out else ""
+            stderr.print(f"interrupted{where}", highlight=False)
+            raise typer.Exit(130) from None
     print_sweep(result, [axis.path for axis in axes], shown)
     if out is not None:
         stdout.print(

@@ -15,7 +15,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ccsim.cli import ScenarioPath, SetOption, app, fail, load_or_exit, stdout
+from ccsim.cli import (
+    AllowOutsideOption,
+    ScenarioPath,
+    SeedOption,
+    SetOption,
+    WorkersOption,
+    app,
+    fail,
+    load_or_exit,
+    stdout,
+)
+from ccsim.scenario.limits import MAX_REPLICATIONS
 from ccsim.validation import Comparison, QueueTheory, Validation, format_metric, validate
 
 DESCRIPTIONS = {
@@ -133,16 +144,21 @@ def theory(
     scenario: ScenarioPath,
     replications: Annotated[
         int | None,
-        typer.Option("--replications", "-n", min=2, help="Replications (default: the scenario's)."),
+        typer.Option(
+            "--replications",
+            "-n",
+            min=2,
+            max=MAX_REPLICATIONS,
+            help="Replications (default: the scenario's).",
+        ),
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")] = None,
+    seed: SeedOption = None,
     set_: SetOption = None,
     confidence: Annotated[
         float, typer.Option(help="Confidence level of the intervals, between 0 and 1.")
     ] = 0.95,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Parallel worker processes (default: all cores).")
-    ] = None,
+    workers: WorkersOption = None,
+    allow_outside_data: AllowOutsideOption = False,
 ) -> None:
     """Compare a scenario's simulation with queueing theory (Erlang C/A, Jackson networks).
 
@@ -151,7 +167,7 @@ def theory(
     """
     if not 0 < confidence < 1:
         fail(f"--confidence must be between 0 and 1, got {confidence:g}")
-    loaded = load_or_exit(Path(scenario), set_)
+    loaded = load_or_exit(Path(scenario), set_, allow_outside_data)
     print_validation(
         validate(
             loaded, replications=replications, seed=seed, confidence=confidence, workers=workers

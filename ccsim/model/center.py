@@ -1,6 +1,6 @@
 """The contact center as a SimPy model: directories, agents, chats and transfers.
 
-Each rule of TRANSFER_RULES.md has one home, named in the method's docstring (search for
+Each rule of docs/transfer-rules.md has one home, named in the method's docstring (search for
 ``R8``). Shifts are SimPy processes; arrivals and everything a chat goes through are
 callbacks on SimPy timeouts. Why callbacks and not one process per chat: a chat's
 future changes under it (the customer abandons while an offer is ringing, a slowdown
@@ -14,11 +14,15 @@ exceeds ``max_chats`` (R2, R13).
 
 from __future__ import annotations
 
+import gc
 import math
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from heapq import heappop, heappush
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal, overload
 
 import simpy
 
@@ -36,6 +40,7 @@ from ccsim.model.records import (
     LegOutcome,
     Outcome,
     Records,
+    Tallies,
 )
 from ccsim.scenario.schema import (
     DeclineToDirectory,
@@ -52,6 +57,80 @@ INF = math.inf
 EVENT = SimpleNamespace(**{kind.name: int(kind) for kind in EventKind})
 NAN = math.nan
 READY, NOT_READY, CLOSING, OFFLINE = (int(s) for s in AgentState)
+OPEN = int(Outcome.OPEN)
+LEG_CONNECTED, LEG_DECLINED = int(LegOutcome.CONNECTED), int(LegOutcome.DECLINED)
+LEG_ABANDONED, LEG_OPEN = int(LegOutcome.ABANDONED), int(LegOutcome.OPEN)
+CONFERENCE = int(LegKind.CONFERENCE)
+DIRECTORY_LEGS = (int(LegKind.DIRECTORY_WARM), int(LegKind.DIRECTORY_COLD))
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # runs in progress in this process (threads may run several at once)
+_gc_resume = False  # whether to re-enable the collector when the last run ends
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a run is in progress.
+
+    The model creates no reference cycles while it runs (``tests/test_scale.py`` checks
+    it): reference counting frees every chat, leg and timer, so the collector has nothing
+    to find. But it still traverses every object that lives across one of its passes, and
+    in a big center that is most of them (20,000 agents: tens of thousands of chats and
+    timers alive at once), which cost about 40% of the run. Nested and concurrent runs
+    (threads) share one pause; the collector's previous state comes back with the last.
+    """
+    global _gc_pauses, _gc_resume
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_resume = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_resume:
+                gc.enable()
+
+
+# A routing entry: (first key, second key, listing sequence, agent version, agent). The
+# keys are (last_end, held) for longest_idle and invitations, (held, last_end) for
+# least_busy; the sequence breaks ties as the old ordered set did (the agent listed
+# earliest first) and makes entries unique, so agents are never compared. An entry is
+# stale once its agent is unlisted or has a newer version.
+Entry = tuple[float, float, int, int, "Agent"]
+
+
+class RoutingOrder:
+    """The listed agents of a directory (or invited group) in routing order, with O(1) or
+    O(log n) updates instead of a scan (issue 12).
+
+    Entries mostly arrive in increasing order (an agent freed now has the latest
+    ``last_end``), so they go to a sorted ``run`` (a deque: append and pop at the front
+    cost O(1)); the few that arrive out of order go to a ``heap``. The first entry is the
+    smaller of the two fronts. Stale entries are dropped when they reach a front, and
+    both are compacted when they hold more than twice the agents (``limit``)."""
+
+    __slots__ = ("heap", "least_busy", "limit", "run")
+
+    def __init__(self, least_busy: bool = False) -> None:
+        self.run: deque[Entry] = deque()
+        self.heap: list[Entry] = []
+        self.least_busy = least_busy
+        self.limit = 64
+
+    def __len__(self) -> int:
+        return len(self.run) + len(self.heap)
+
+    def compact(self) -> None:
+        """Keep only current entries, all in the sorted run."""
+        live = sorted(e for e in (*self.run, *self.heap) if e[3] == e[4].version and e[4].listed)
+        self.run = deque(live)
+        self.heap = []
+
+    def entries(self) -> list[Entry]:
+        return [*self.run, *self.heap]
 
 
 class DirectoryState:
@@ -62,16 +141,16 @@ class DirectoryState:
         "after_transfer_handle",
         "agents",
         "automated_message",
-        "available",
         "first_decision",
         "first_handle",
+        "free",
         "index",
         "name",
+        "order",
         "patience",
         "patience_in_transfer",
         "queue",
         "ramp_up",
-        "routing_least_busy",
         "rules",
         "waiting",
         "wrap_up",
@@ -83,21 +162,38 @@ class DirectoryState:
         self.queue: deque[Chat] = deque()  # may hold stale entries; ``waiting`` is exact
         self.waiting = 0
         self.agents: list[Agent] = []
-        self.available: dict[Agent, None] = {}  # ordered set of agents who can take a chat
+        # The agents who can take a chat (R2) in routing order, brought up to date at
+        # each choice (``Center._flush``); ``free`` counts them exactly at all times.
+        self.order = RoutingOrder()
+        self.free = 0
         self.rules: list[tuple[float, RuleState]] = []  # cumulative probability, rule
 
 
 class GroupState:
     """An agent group at run time (also the target of invitations, R6)."""
 
-    __slots__ = ("available", "index", "max_chats", "members", "name", "no_answer", "response")
+    __slots__ = (
+        "decision",
+        "index",
+        "max_chats",
+        "members",
+        "name",
+        "no_answer",
+        "order",
+        "response",
+        "rules",
+    )
 
     def __init__(self, index: int, name: str, max_chats: int) -> None:
         self.index = index
         self.name = name
         self.max_chats = max_chats
         self.members: list[Agent] = []
-        self.available: dict[Agent, None] = {}
+        # Members who can be invited, longest idle first; kept only for groups that a
+        # rule invites (``Agent.routes``).
+        self.order = RoutingOrder()
+        # rules its members apply after receiving an agent transfer (R7)
+        self.rules: list[tuple[float, RuleState]] = []
 
 
 class Agent:
@@ -106,6 +202,7 @@ class Agent:
     __slots__ = (
         "connected",
         "directories",
+        "dirty",
         "factor",
         "group",
         "held",
@@ -114,13 +211,17 @@ class Agent:
         "last_end",
         "listed",
         "max_chats",
+        "not_ready_token",
         "on_shift",
         "ramp_until",
         "ramping",
         "ready",
+        "routes",
+        "seq",
         "since",
         "slowdown",
         "state",
+        "version",
     )
 
     def __init__(self, index: int, group: GroupState, slowdown: tuple[float, ...] | None) -> None:
@@ -131,8 +232,13 @@ class Agent:
         self.held = 0
         self.connected = 0
         self.ready = True
+        self.not_ready_token = 0  # a newer miss makes older "Ready again" timers stale (R4)
         self.on_shift = False
         self.listed = False
+        self.seq = 0  # when last listed: ties in routing go to the agent listed earliest
+        self.version = 0  # routing entries of an older version are stale
+        self.dirty = False  # listed or re-keyed since its routing entries were last added
+        self.routes: list[RoutingOrder] = []  # the routing orders the agent is in
         self.last_end = -INF
         self.ramp_until = -INF
         self.ramping = False
@@ -180,10 +286,14 @@ class Chat:
         "origin",
         "participants",
         "patience_token",
-        "queued_at",
+        "people_since",
+        "queue_seq",
         "queued_in",
         "remaining",
         "rule",
+        "time_alone",
+        "time_crowded",
+        "tracked_legs",
         "transfers",
     )
 
@@ -195,7 +305,7 @@ class Chat:
         self.connected_at = NAN
         self.participants: dict[Agent, DirectoryState] = {}
         self.queued_in: DirectoryState | None = None
-        self.queued_at = now
+        self.queue_seq = 0  # FCFS position: enqueue order, kept when an offer returns (R3)
         self.offered_to: Agent | None = None
         self.offer_token = 0
         self.patience_token = 0
@@ -205,20 +315,29 @@ class Chat:
         self.remaining = 0.0
         self.transfers = 0
         self.ended = False
+        # Time with nobody / two or more connected, integrated only while a transfer or
+        # conference leg is open (``tracked_legs``): legs read differences of these.
+        self.tracked_legs = 0
+        self.people_since = now
+        self.time_alone = 0.0
+        self.time_crowded = 0.0
 
 
 class Leg:
     """One transfer or conference in progress (R6-R8)."""
 
     __slots__ = (
+        "alone_before",
         "chat",
         "confirm",
         "connected",
+        "crowded_before",
         "invitee",
         "inviter",
         "inviter_left",
         "kind",
         "requested",
+        "ringing",
         "rule",
         "source",
         "target_directory",
@@ -242,6 +361,9 @@ class Leg:
         self.target_group: GroupState | None = None
         self.rule: RuleState | None = None
         self.tried: list[Agent] = []
+        self.ringing = False  # the invitation alerts the invitee now (not consulting)
+        self.alone_before = 0.0  # the chat's time_alone / time_crowded when the leg opened
+        self.crowded_before = 0.0
 
 
 class Job:
@@ -258,7 +380,17 @@ class Job:
 
 
 class Center:
-    """One replication of a scenario. Build it, call :meth:`run`, read :attr:`records`."""
+    """One replication of a scenario. Build it, call :meth:`run`, read :attr:`records`.
+
+    With ``tables=True`` (the default) :attr:`records` are full :class:`Records`: a row
+    per chat, leg, agent state interval and (with ``record_events``) event, which tables,
+    per-interval metrics (staffing by hour, time series) and the rule tests read. With
+    ``tables=False`` they are :class:`Tallies`: only what the whole-run metrics need,
+    accumulated as the run goes, for runs too long to keep every row (no event log).
+    Either way the simulation is the same, draw for draw.
+    """
+
+    records: Records | Tallies
 
     def __init__(
         self,
@@ -266,15 +398,20 @@ class Center:
         replication: int = 0,
         seed: int | None = None,
         record_events: bool = True,
+        tables: bool = True,
     ) -> None:
         self.scenario = scenario
         self.env = simpy.Environment()
         self.root = replication_seed(scenario.seed if seed is None else seed, replication)
-        self.record_events = record_events
+        self.record_events = record_events and tables
+        self.tables = tables
         self.max_transfers = scenario.max_transfers
         self.chats_live: dict[int, Chat] = {}
         self.open_legs: dict[Leg, None] = {}
         self.next_chat_id = 0
+        self.next_queue_seq = 0
+        self.next_list_seq = 0
+        self.dirty: list[Agent] = []  # agents whose routing entries are not up to date
         offer = scenario.offer
         self.no_answer_timeout = offer.no_answer_timeout
         self.no_answer_probability = offer.no_answer_probability
@@ -298,7 +435,7 @@ class Center:
             )
             state.wrap_up = sampler(spec.wrap_up, stream(self.root, "wrap_up", name))
             state.ramp_up = spec.ramp_up
-            state.routing_least_busy = spec.routing == "least_busy"
+            state.order.least_busy = spec.routing == "least_busy"
             state.automated_message = spec.automated_message
 
         self.groups: dict[str, GroupState] = {}
@@ -310,6 +447,7 @@ class Center:
             rng = stream(self.root, "offer", name)
             group.response = sampler(offer.response_time, rng)
             group.no_answer = uniform_sampler(rng) if offer.no_answer_probability > 0 else None
+            group.decision = uniform_sampler(stream(self.root, "group_transfer_decision", name))
             self.groups[name] = group
             for member in range(spec.size):
                 agent = Agent(len(self.agents), group, spec.slowdown)
@@ -323,7 +461,7 @@ class Center:
 
         for i, rule in enumerate(scenario.transfers):
             state = RuleState(rule)
-            key = f"{i}:{rule.source}"
+            key = f"{i}:{rule.source_label}"
             rng = stream(self.root, "transfer", key)
             state.at = sampler(rule.at, rng)
             state.consult = sampler(rule.consult, rng) if rule.consult is not None else None
@@ -334,11 +472,28 @@ class Center:
             state.target_group = (
                 None if isinstance(rule.to, ToDirectory) else self.groups[rule.to.group]
             )
-            source = self.directories[rule.source]
+            source_group = rule.source_group
+            source = (
+                self.directories[rule.source_directory]
+                if source_group is None
+                else self.groups[source_group]
+            )
             cumulative = (source.rules[-1][0] if source.rules else 0.0) + rule.probability
             source.rules.append((cumulative, state))
 
-        self.records = Records(
+        # Routing orders: every directory's, and the group's when a rule invites it (R6).
+        invited = {
+            rule.to.group for rule in scenario.transfers if not isinstance(rule.to, ToDirectory)
+        }
+        for directory in self.directories.values():
+            directory.order.limit = 2 * len(directory.agents) + 64
+        for name, group in self.groups.items():
+            group.order.limit = 2 * len(group.members) + 64
+            routes = [group.order] if name in invited else []
+            for agent in group.members:
+                agent.routes = [*(d.order for d in agent.directories), *routes]
+
+        self.records = (Records if tables else Tallies)(
             directories=names,
             groups=tuple(self.groups),
             agent_group=tuple(agent_group),
@@ -348,6 +503,10 @@ class Center:
             warmup=scenario.warmup,
             replication=replication,
         )
+        if not tables:  # accumulate instead of appending rows
+            self._agent_changed = self._tally_interval  # type: ignore[method-assign]
+            self._record_chat = self._tally_chat  # type: ignore[method-assign]
+            self._record_leg = self._tally_leg  # type: ignore[method-assign]
         self._schedule = self._make_scheduler()
         self._log = self._make_event_log()
 
@@ -358,8 +517,16 @@ class Center:
         env = self.env
         timeout = simpy.Timeout
 
+        def fire(event: Any) -> None:
+            event.fn(*event.args)
+
+        fire_only = (fire,)  # shared: SimPy only reads an event's callbacks, then drops them
+
         def schedule(delay: float, fn: Callable[..., Any], *args: Any) -> None:
-            timeout(env, delay).callbacks.append(lambda _event: fn(*args))
+            event = timeout(env, delay)
+            event.callbacks = fire_only
+            event.fn = fn
+            event.args = args
 
         return schedule
 
@@ -398,7 +565,11 @@ class Center:
             agent.since = now
 
     def _refresh(self, agent: Agent) -> None:
-        """Keep the agent in the 'available' sets exactly when a chat may be offered (R2)."""
+        """Keep the agent *listed* (available) exactly when a chat may be offered (R2).
+
+        Listing takes a new sequence number: among agents with equal routing keys the one
+        listed earliest is chosen, and an agent keeps its place while it stays listed.
+        The routing orders are brought up to date at the next choice (``_flush``)."""
         available = (
             agent.on_shift
             and agent.ready
@@ -409,13 +580,16 @@ class Center:
             return
         agent.listed = available
         if available:
+            agent.seq = self.next_list_seq
+            self.next_list_seq += 1
             for directory in agent.directories:
-                directory.available[agent] = None
-            agent.group.available[agent] = None
+                directory.free += 1
+            if not agent.dirty:
+                agent.dirty = True
+                self.dirty.append(agent)
         else:
             for directory in agent.directories:
-                del directory.available[agent]
-            del agent.group.available[agent]
+                directory.free -= 1
 
     def _hold(self, agent: Agent, change: int) -> None:
         self._agent_changed(agent)
@@ -423,10 +597,44 @@ class Center:
         if agent.state == CLOSING and agent.held == 0:
             agent.state = OFFLINE
         self._refresh(agent)
+        if agent.listed and not agent.dirty:  # still listed, with a new key
+            agent.dirty = True
+            self.dirty.append(agent)
+
+    def _flush(self) -> None:
+        """Add a current entry for every agent listed or re-keyed since the last choice
+        (an agent listed and taken again in between costs nothing here), invalidating
+        its older entries; orders grown past twice their agents are compacted."""
+        full: list[RoutingOrder] = []
+        for agent in self.dirty:
+            agent.dirty = False
+            if not agent.listed:
+                continue
+            agent.version += 1
+            idle = (agent.last_end, agent.held, agent.seq, agent.version, agent)
+            busy = None
+            for order in agent.routes:
+                if order.least_busy:
+                    if busy is None:
+                        busy = (agent.held, agent.last_end, agent.seq, agent.version, agent)
+                    entry = busy
+                else:
+                    entry = idle
+                run = order.run
+                if not run or entry > run[-1]:
+                    run.append(entry)
+                else:
+                    heappush(order.heap, entry)
+                if len(run) + len(order.heap) > order.limit:
+                    full.append(order)
+        self.dirty.clear()
+        for order in full:
+            if len(order) > order.limit:  # not compacted yet
+                order.compact()
 
     # ------------------------------------------------------------------ run
 
-    def run(self) -> Records:
+    def run(self) -> Records | Tallies:
         """Simulate until the scenario's duration, then close every open record."""
         env = self.env
         for name, spec in self.scenario.directories.items():
@@ -435,8 +643,9 @@ class Center:
                 self._next_arrival(self.directories[name], arrival_times(spec.arrivals, rng))
         for name, spec in self.scenario.agents.items():
             env.process(self._staffing(self.groups[name], spec))
-        env.run(until=self.scenario.duration)
-        self._finalize()
+        with cyclic_gc_paused():
+            env.run(until=self.scenario.duration)
+            self._finalize()
         return self.records
 
     def _next_arrival(self, directory: DirectoryState, instants: Iterator[float]) -> None:
@@ -479,12 +688,28 @@ class Center:
             self._refresh(agent)
 
     def _shift_ends(self, agent: Agent) -> None:
-        """An agent at the end of a shift finishes the chats in hand and takes no new ones."""
+        """An agent at the end of a shift finishes the chats in hand and takes no new ones;
+        offers and invitations still ringing are withdrawn (R2/R4): an offered chat goes
+        back to its place in the queue, an invitation counts as declined (R6)."""
         self._agent_changed(agent)
         agent.on_shift = False
         agent.ramping = False
         agent.state = CLOSING if agent.held else OFFLINE
         self._refresh(agent)
+        if not agent.held:
+            return
+        offered = [chat for chat in self.chats_live.values() if chat.offered_to is agent]
+        for chat in offered:
+            chat.offer_token += 1  # the ringing alert is void
+            self._log(EVENT.WITHDRAW, chat, agent, chat.directory)
+            self._return_offer(chat, agent)
+        invited = [leg for leg in self.open_legs if leg.invitee is agent and leg.ringing]
+        for leg in invited:
+            leg.chat.offer_token += 1
+            self._log(EVENT.WITHDRAW, leg.chat, agent, leg.chat.directory)
+            self._invitation_failed(leg.chat, leg, agent)
+        for directory in {chat.directory: None for chat in offered}:
+            self._dispatch(directory)
 
     # ------------------------------------------------------------ R1-R5: queue, routing, offers
 
@@ -509,7 +734,8 @@ class Center:
     def _enqueue(self, chat: Chat, directory: DirectoryState, dispatch: bool = True) -> None:
         """R3: chats queue first come, first served."""
         chat.queued_in = directory
-        chat.queued_at = self.env.now
+        chat.queue_seq = self.next_queue_seq
+        self.next_queue_seq += 1
         chat.directory = directory
         directory.queue.append(chat)
         directory.waiting += 1
@@ -519,41 +745,54 @@ class Center:
 
     def _dispatch(self, directory: DirectoryState) -> None:
         """R2/R3: offer queued chats to eligible agents chosen by the routing policy."""
-        while directory.waiting and directory.available:
+        while directory.waiting and directory.free:
             chat = self._head(directory)
-            agent = self._pick(directory, chat)
+            agent = self._pick(directory.order, chat.participants, ())
             if agent is None:  # the free agents are all in the head chat (R8 warm inviter)
-                for agent in list(directory.available):
-                    self._agent_free(agent)
+                # A failed choice leaves exactly the listed agents' entries in the order.
+                listed = sorted(directory.order.entries(), key=lambda e: e[2])  # as listed
+                for entry in listed:
+                    self._agent_free(entry[4])
                 return
             self._offer(self._pop(directory), agent, directory)
 
-    def _pick(self, directory: DirectoryState, chat: Chat) -> Agent | None:
+    def _pick(
+        self,
+        order: RoutingOrder,
+        participants: dict[Agent, DirectoryState],
+        tried: list[Agent] | tuple[()],
+    ) -> Agent | None:
         """R3: ``longest_idle`` (last chat ended longest ago, then fewest chats) or
         ``least_busy`` (fewest chats, then longest idle); ties go to the first listed.
-        An agent already connected to the chat is not offered it again."""
-        best: Agent | None = None
-        if directory.routing_least_busy:
-            for agent in directory.available:
-                if agent in chat.participants:
-                    continue
-                if (
-                    best is None
-                    or agent.held < best.held
-                    or (agent.held == best.held and agent.last_end < best.last_end)
-                ):
-                    best = agent
-        else:
-            for agent in directory.available:
-                if agent in chat.participants:
-                    continue
-                if (
-                    best is None
-                    or agent.last_end < best.last_end
-                    or (agent.last_end == best.last_end and agent.held < best.held)
-                ):
-                    best = agent
-        return best
+        An agent already connected to the chat (or already invited, ``tried``) is
+        passed over. The chosen agent's entry is taken out: choosing is followed by
+        holding a slot, which unlists the agent or gives it a new entry."""
+        if self.dirty:
+            self._flush()
+        run, heap = order.run, order.heap
+        passed_run: list[Entry] = []
+        passed_heap: list[Entry] = []
+        chosen = None
+        while run or heap:
+            if heap and (not run or heap[0] < run[0]):
+                entry = heappop(heap)
+                passed = passed_heap
+            else:
+                entry = run.popleft()
+                passed = passed_run
+            agent = entry[4]
+            if entry[3] != agent.version or not agent.listed:
+                continue  # stale
+            if agent in participants or agent in tried:
+                passed.append(entry)
+                continue
+            chosen = agent
+            break
+        if passed_run:
+            run.extendleft(reversed(passed_run))
+        for entry in passed_heap:
+            heappush(heap, entry)
+        return chosen
 
     @staticmethod
     def _pop(directory: DirectoryState) -> Chat:
@@ -576,8 +815,8 @@ class Center:
             for directory in agent.directories:
                 if directory.waiting:
                     head = self._head_for(directory, agent)
-                    if head is not None and (head.queued_at < best_head or best is None):
-                        best, best_head, best_chat = directory, head.queued_at, head
+                    if head is not None and (head.queue_seq < best_head or best is None):
+                        best, best_head, best_chat = directory, head.queue_seq, head
             if best is None:
                 agent.ramping = False
                 return
@@ -676,9 +915,12 @@ class Center:
         if agent.on_shift:
             agent.state = NOT_READY
         self._refresh(agent)
-        self._schedule(self.not_ready_time, self._ready_again, agent)
+        agent.not_ready_token += 1  # each miss restarts the period; only the last ends it
+        self._schedule(self.not_ready_time, self._ready_again, agent, agent.not_ready_token)
 
-    def _ready_again(self, agent: Agent) -> None:
+    def _ready_again(self, agent: Agent, token: int) -> None:
+        if token != agent.not_ready_token:
+            return  # a later miss restarted the Not Ready period
         self._agent_changed(agent)
         agent.ready = True
         if agent.on_shift:
@@ -686,14 +928,22 @@ class Center:
             self._becomes_ready(agent)
 
     def _offer_missed(self, chat: Chat, agent: Agent) -> None:
-        """R3/R4: a missed offer goes back to the directory and keeps its place at the head."""
+        """R3/R4: a missed offer goes back to the directory and keeps its place."""
+        self._return_offer(chat, agent)
+        self._dispatch(chat.directory)
+
+    def _return_offer(self, chat: Chat, agent: Agent) -> None:
+        """R3: the chat goes back in its original first-come place (by its enqueue order,
+        so two chats returned in turn keep their order) and the agent's slot is freed."""
         chat.offered_to = None
         directory = chat.directory
         chat.queued_in = directory
-        directory.queue.appendleft(chat)
+        queue = directory.queue
+        seq = chat.queue_seq
+        later = (i for i, c in enumerate(queue) if c.queued_in is directory and c.queue_seq > seq)
+        queue.insert(next(later, len(queue)), chat)
         directory.waiting += 1
         self._hold(agent, -1)
-        self._dispatch(directory)
 
     def _accept_offer(self, chat: Chat, agent: Agent) -> None:
         """R1/R8: an agent of the directory connects; the customer stops waiting."""
@@ -710,51 +960,76 @@ class Center:
         self._serve(chat, agent, first=first)
 
     def _patience_expired(self, chat: Chat, token: int) -> None:
-        """R1/R8/R12: the customer leaves while queued (or while the offer rings)."""
+        """R1/R8/R12: the customer leaves while queued (or while the offer rings).
+
+        The log reads ABANDON, the participants' LEAVEs, END, and only then may the freed
+        slots receive offers, so that replaying the log never shows an agent over capacity.
+        """
         if token != chat.patience_token:
             return
-        agent = chat.offered_to
-        if agent is not None:
-            chat.offer_token += 1  # the ringing offer is withdrawn
-            chat.offered_to = None
-            self._hold(agent, -1)
-            self._agent_free(agent)
-        elif chat.queued_in is not None:
-            chat.queued_in.waiting -= 1
-            chat.queued_in = None
-        else:
+        ringing = chat.offered_to
+        if ringing is None and chat.queued_in is None:
             return
         self._log(EVENT.ABANDON, chat, None, chat.directory)
+        if ringing is not None:
+            chat.offer_token += 1  # the ringing offer is withdrawn
+            chat.offered_to = None
+        else:
+            assert chat.queued_in is not None
+            chat.queued_in.waiting -= 1
+            chat.queued_in = None
         leg = chat.leg
         if leg is not None:
             chat.leg = None
             self._close_leg(leg, LegOutcome.ABANDONED)
+        if chat.tracked_legs:  # earlier legs whose inviter has yet to leave end here too
+            now = self.env.now
+            for earlier in [other for other in self.open_legs if other.chat is chat]:
+                if earlier.inviter in chat.participants:
+                    earlier.inviter_left = now
+                reached = earlier.connected == earlier.connected
+                self._close_leg(earlier, LegOutcome.CONNECTED if reached else LegOutcome.ABANDONED)
         chat.ended = True  # the participants' leaving below must not complete the chat
-        for participant in list(chat.participants):
-            self._leave(chat, participant)
+        freed = [p for p in list(chat.participants) if self._leave(chat, p, release=False)]
         self._end(chat, Outcome.ABANDONED if leg is None else Outcome.ABANDONED_IN_TRANSFER)
+        if ringing is not None:
+            freed.append(ringing)
+        for agent in freed:
+            self._release(agent)
 
     # ------------------------------------------------------------------ service legs
 
     def _connect(self, chat: Chat, agent: Agent, directory: DirectoryState) -> None:
+        if chat.tracked_legs:
+            self._people_change(chat)
         chat.participants[agent] = directory
         agent.connected += 1
         self._log(EVENT.CONNECT, chat, agent, directory)
         if agent.slowdown is not None:
             self._load_changed(agent)
 
-    def _serve(self, chat: Chat, agent: Agent, first: bool) -> None:
-        """A service leg: draw the handling work and whether (and which) transfer follows."""
+    def _serve(
+        self, chat: Chat, agent: Agent, first: bool, received_from_agent: bool = False
+    ) -> None:
+        """A service leg: draw the handling work and whether (and which) transfer follows.
+
+        R7: whoever receives an agent transfer applies its own group's rules
+        (``from: {group: ...}``), never the source directory's again; without such rules
+        it finishes the chat."""
         directory = chat.directory
         chat.lead = agent
+        rules = agent.group.rules if received_from_agent else directory.rules
         if first:
             work, decision = chat.first_work, chat.first_decision
         else:
             work = directory.after_transfer_handle()
-            decision = directory.after_transfer_decision()
+            if received_from_agent:
+                decision = agent.group.decision() if rules else 1.0
+            else:
+                decision = directory.after_transfer_decision()
         rule = None
-        if directory.rules and (self.max_transfers is None or chat.transfers < self.max_transfers):
-            for cumulative, candidate in directory.rules:
+        if rules and (self.max_transfers is None or chat.transfers < self.max_transfers):
+            for cumulative, candidate in rules:
                 if decision < cumulative:
                     rule = candidate
                     break
@@ -808,20 +1083,28 @@ class Center:
         for participant in list(chat.participants):
             self._leave(chat, participant)
 
-    def _leave(self, chat: Chat, agent: Agent) -> None:
+    def _leave(self, chat: Chat, agent: Agent, release: bool = True) -> bool:
         """R10/R11: End Chat for one participant, who then owes the wrap-up of the
-        directory they served; the chat ends when nobody is left and it is not queued."""
+        directory they served; the chat ends when nobody is left and it is not queued.
+
+        The slot is freed after the chat's END is logged (the log replays in order). With
+        ``release=False`` the caller frees it; the return value says whether it must
+        (no wrap-up).
+        """
+        if chat.tracked_legs:
+            self._people_change(chat)
         directory = chat.participants.pop(agent)
         agent.connected -= 1
         agent.last_end = self.env.now
+        if agent.listed and not agent.dirty:  # a free slot left: its routing key changed
+            agent.dirty = True
+            self.dirty.append(agent)
         self._log(EVENT.LEAVE, chat, agent, directory)
         if agent.slowdown is not None:
             self._load_changed(agent)
         wrap_up = directory.wrap_up()
         if wrap_up > 0:
             self._schedule(wrap_up, self._wrap_up_over, agent, directory)
-        else:
-            self._release(agent)
         if (
             not chat.participants
             and chat.queued_in is None
@@ -829,6 +1112,11 @@ class Center:
             and not chat.ended
         ):
             self._end(chat, Outcome.COMPLETED)
+        if wrap_up > 0:
+            return False
+        if release:
+            self._release(agent)
+        return True
 
     def _wrap_up_over(self, agent: Agent, directory: DirectoryState) -> None:
         self._log(EVENT.WRAP_UP_END, None, agent, directory)
@@ -864,8 +1152,7 @@ class Center:
         leg = Leg(chat, kind, inviter, self.env.now, rule.rule.confirm)
         leg.rule = rule
         leg.target_group = rule.target_group
-        self.open_legs[leg] = None
-        chat.leg = leg
+        self._open_leg(leg)
         self._invite(chat, leg)
 
     def _directory_transfer(
@@ -876,8 +1163,7 @@ class Center:
         kind = LegKind.DIRECTORY_WARM if leave == "on_connect" else LegKind.DIRECTORY_COLD
         leg = Leg(chat, kind, inviter, self.env.now, confirm)
         leg.target_directory = target
-        self.open_legs[leg] = None
-        chat.leg = leg
+        self._open_leg(leg)
         chat.lead = None
         self._enqueue(chat, target, dispatch=False)
         if target.automated_message:
@@ -919,13 +1205,9 @@ class Center:
         if the rule says so); nobody available means the rule's fallback."""
         group = leg.target_group
         assert group is not None and leg.rule is not None
-        invitee = None
-        for agent in group.available:
-            if agent in chat.participants or agent in leg.tried:
-                continue
-            if invitee is None or (agent.last_end, agent.held) < (invitee.last_end, invitee.held):
-                invitee = agent
+        invitee = self._pick(group.order, chat.participants, leg.tried)  # longest idle first
         if invitee is None:
+            self._log(EVENT.DECLINE, chat, None, chat.directory)  # nobody to invite
             self._declined(chat, leg, can_retry=False)
             return
         leg.tried.append(invitee)
@@ -935,13 +1217,21 @@ class Center:
             self._log(EVENT.CONSULT, chat, invitee, chat.directory)
             self._schedule(leg.rule.consult(), self._consulted, chat, leg, invitee)
         else:
-            self._log(EVENT.INVITE, chat, invitee, chat.directory)
-            self._alert(chat, invitee, self._invitation_accepted, self._invitation_missed)
+            self._ring_invitation(chat, leg, invitee)
+
+    def _ring_invitation(self, chat: Chat, leg: Leg, invitee: Agent) -> None:
+        self._log(EVENT.INVITE, chat, invitee, chat.directory)
+        leg.ringing = True
+        self._alert(chat, invitee, self._invitation_accepted, self._invitation_missed)
 
     def _consulted(self, chat: Chat, leg: Leg, invitee: Agent) -> None:
-        """R9: the consultation held the invitee's slot; now the invitation itself rings."""
-        self._log(EVENT.INVITE, chat, invitee, chat.directory)
-        self._alert(chat, invitee, self._invitation_accepted, self._invitation_missed)
+        """R9: the consultation held the invitee's slot; the invitation rings only if the
+        invitee is still Ready and on shift (R2/R4), otherwise the rule's fallback."""
+        if invitee.on_shift and invitee.ready:
+            self._ring_invitation(chat, leg, invitee)
+            return
+        self._log(EVENT.DECLINE, chat, invitee, chat.directory)
+        self._invitation_failed(chat, leg, invitee)
 
     def _invitation_accepted(self, chat: Chat, invitee: Agent) -> None:
         """R6/R7: the invitee joins; a conference lasts its duration, a transfer to an
@@ -949,6 +1239,7 @@ class Center:
         leg = chat.leg
         assert leg is not None and leg.invitee is invitee
         chat.leg = None
+        leg.ringing = False
         leg.connected = self.env.now
         self._connect(chat, invitee, chat.directory)
         assert leg.rule is not None
@@ -956,19 +1247,25 @@ class Center:
             assert leg.rule.duration is not None
             self._schedule(leg.rule.duration(), self._conference_over, chat, leg, invitee)
         else:
-            self._serve(chat, invitee, first=False)
+            self._serve(chat, invitee, first=False, received_from_agent=True)
             self._confirm_then_leave(leg)
 
     def _conference_over(self, chat: Chat, leg: Leg, invitee: Agent) -> None:
         """R6: the invitee leaves the conference; the inviter carries on with the chat."""
         self._leave(chat, invitee)
-        self._close_leg(leg, LegOutcome.CONNECTED, overlap=self.env.now - leg.connected)
+        self._close_leg(leg, LegOutcome.CONNECTED)
         self._work(leg.inviter, chat, chat.remaining, self._finish)
 
     def _invitation_missed(self, chat: Chat, invitee: Agent) -> None:
         leg = chat.leg
         assert leg is not None and leg.invitee is invitee
         self._log(EVENT.DECLINE, chat, invitee, chat.directory)
+        self._invitation_failed(chat, leg, invitee)
+
+    def _invitation_failed(self, chat: Chat, leg: Leg, invitee: Agent) -> None:
+        """The invitee does not join (declined, no answer, unavailable after consulting,
+        shift over): the slot is freed and the rule says what follows (R6)."""
+        leg.ringing = False
         leg.invitee = None
         self._release(invitee)
         self._declined(chat, leg, can_retry=True)
@@ -989,24 +1286,46 @@ class Center:
         if fallback:  # a new transfer, so ``max_transfers`` caps it too
             assert isinstance(rule.on_decline, DeclineToDirectory)
             chat.transfers += 1
+            self._log(EVENT.TRANSFER, chat, inviter, chat.directory)
             target = self.directories[rule.on_decline.directory]
             self._directory_transfer(chat, inviter, target, rule.on_decline.leave, rule.confirm)
         else:  # keep: the inviter handles the rest of the chat
             self._work(inviter, chat, chat.remaining, self._finish)
 
-    def _close_leg(self, leg: Leg, outcome: LegOutcome, overlap: float | None = None) -> None:
-        """Write one transfer leg: handoff gap (nobody connected) and overlap (two or more)."""
-        del self.open_legs[leg]
+    def _open_leg(self, leg: Leg) -> None:
+        """Start measuring the chat's participants for this leg's gap and overlap."""
+        chat = leg.chat
+        if chat.tracked_legs:
+            self._people_change(chat)
+        else:
+            chat.people_since = self.env.now
+        chat.tracked_legs += 1
+        leg.alone_before = chat.time_alone
+        leg.crowded_before = chat.time_crowded
+        self.open_legs[leg] = None
+        chat.leg = leg
+
+    def _people_change(self, chat: Chat) -> None:
+        """Integrate the time with nobody, and with two or more, connected to the chat
+        (every participant counts, not only the leg's two ends); call before a change."""
         now = self.env.now
-        reached = leg.connected if leg.connected == leg.connected else now
-        gap = 0.0
-        if leg.inviter_left == leg.inviter_left and reached > leg.inviter_left:
-            gap = reached - leg.inviter_left
-        if overlap is None:
-            overlap = 0.0
-            if leg.connected == leg.connected and leg.inviter_left == leg.inviter_left:
-                overlap = max(leg.inviter_left - leg.connected, 0.0)
-        self._record_leg(leg, now, outcome, gap, overlap)
+        connected = len(chat.participants)
+        if connected == 0:
+            chat.time_alone += now - chat.people_since
+        elif connected > 1:
+            chat.time_crowded += now - chat.people_since
+        chat.people_since = now
+
+    def _close_leg(self, leg: Leg, outcome: LegOutcome) -> None:
+        """Write one transfer leg: its handoff gap (time within the leg with nobody
+        connected to the chat) and overlap (time with two or more connected)."""
+        del self.open_legs[leg]
+        chat = leg.chat
+        self._people_change(chat)
+        chat.tracked_legs -= 1
+        gap = chat.time_alone - leg.alone_before
+        overlap = chat.time_crowded - leg.crowded_before
+        self._record_leg(leg, self.env.now, outcome, gap, overlap)
 
     # ------------------------------------------------------------------ records
 
@@ -1040,6 +1359,75 @@ class Center:
         r.leg_handoff_gap.append(gap)
         r.leg_overlap.append(overlap)
 
+    # The same records folded into Tallies (``tables=False``), each the counterpart of
+    # what ccsim.results reads from the full columns; only measured chats count.
+
+    def _tally_interval(self, agent: Agent) -> None:
+        """:meth:`_agent_changed` for tallies: the interval clipped to the measured window
+        adds to its group's staffed, slot, held and busy time."""
+        now = self.env.now
+        since = agent.since
+        if now > since:
+            agent.since = now
+            staffed = agent.state != OFFLINE
+            held = agent.held
+            if not (staffed or held):
+                return  # off shift, holding nothing: adds nothing
+            r: Tallies = self.records  # type: ignore[assignment]
+            low, high = r.warmup, r.duration
+            start = low if since < low else high if since > high else since
+            end = low if now < low else high if now > high else now
+            length = end - start
+            if length > 0:
+                group = r.by_group[agent.group.index]
+                if staffed:
+                    group.staffed += length
+                    group.slots += length * agent.max_chats
+                    if held:
+                        group.busy += length
+                if held:
+                    group.held += length * held
+
+    def _tally_chat(self, chat: Chat, end: float, outcome: Outcome) -> None:
+        r: Tallies = self.records  # type: ignore[assignment]
+        r.chats += 1
+        arrival = chat.arrival
+        if arrival < r.warmup:
+            return
+        tally = r.by_directory[chat.origin.index]
+        tally.outcomes[outcome] += 1
+        connect = chat.connected_at
+        if connect == connect:
+            tally.waits.append(connect - arrival)
+        elif outcome == OPEN:
+            tally.waiting_since.append(arrival)
+        if end == end:
+            tally.session_sum += end - arrival
+
+    def _tally_leg(
+        self, leg: Leg, closed: float, outcome: LegOutcome, gap: float, overlap: float
+    ) -> None:
+        r: Tallies = self.records  # type: ignore[assignment]
+        if leg.chat.arrival < r.warmup:
+            return
+        source = r.by_directory[leg.source.index]
+        source.transfers += 1
+        if outcome == LEG_CONNECTED:
+            source.transfer_waits.append(leg.connected - leg.requested)
+            source.overlap_sum += overlap
+        if leg.kind != CONFERENCE and outcome != LEG_DECLINED:
+            source.handoff_gaps.append(gap)
+        if leg.kind in DIRECTORY_LEGS and leg.target_directory is not None:
+            target = r.by_directory[leg.target_directory.index]
+            target.transferred_in += 1
+            connected = leg.connected
+            if connected == connected:
+                target.transfer_in_waits.append(connected - leg.requested)
+            elif outcome == LEG_OPEN:
+                target.transfer_in_waiting_since.append(leg.requested)
+            if outcome == LEG_ABANDONED:
+                target.transfer_in_abandoned += 1
+
     def _finalize(self) -> None:
         """R13: chats and legs still open at the end are recorded as open, not dropped."""
         now = self.env.now
@@ -1053,16 +1441,51 @@ class Center:
             agent.since = now
 
 
+@overload
+def run_replication(
+    scenario: Scenario,
+    replication: int = ...,
+    seed: int | None = ...,
+    record_events: bool = ...,
+    tables: Literal[True] = ...,
+) -> Records: ...
+
+
+@overload
+def run_replication(
+    scenario: Scenario,
+    replication: int = ...,
+    seed: int | None = ...,
+    record_events: bool = ...,
+    *,
+    tables: Literal[False],
+) -> Tallies: ...
+
+
+@overload
+def run_replication(
+    scenario: Scenario,
+    replication: int = ...,
+    seed: int | None = ...,
+    record_events: bool = ...,
+    tables: bool = ...,
+) -> Records | Tallies: ...
+
+
 def run_replication(
     scenario: Scenario,
     replication: int = 0,
     seed: int | None = None,
     record_events: bool = True,
-) -> Records:
+    tables: bool = True,
+) -> Records | Tallies:
     """Simulate one replication of ``scenario``: the model's single entry point.
 
     ``seed`` defaults to the scenario's; replication ``r`` draws from
     ``SeedSequence(seed).spawn(n)[r]``, so results do not depend on how many
-    replications run or where.
+    replications run or where. ``tables=False`` returns :class:`Tallies` instead of full
+    :class:`Records`: the whole-run metrics of :func:`ccsim.results.replication_metrics`
+    in memory that does not grow with agent intervals or events (a year-long run), but no
+    tables, no event log and no per-interval metrics.
     """
-    return Center(scenario, replication, seed, record_events).run()
+    return Center(scenario, replication, seed, record_events, tables).run()

@@ -38,6 +38,7 @@ ROLES: dict[str, int] = {
     "patience_in_transfer": 8,
     "handle_after_transfer": 9,
     "decision_after_transfer": 10,
+    "group_transfer_decision": 11,  # rules of a group's members after an agent transfer
 }
 
 BLOCK = 512  # values drawn per numpy call: amortises the call, same sequence either way
@@ -109,11 +110,18 @@ def _block_values(block: Callable[[], list[float]]) -> Callable[[], float]:
 
 
 def arrival_times(arrivals: Arrivals, rng: np.random.Generator) -> Iterator[float]:
-    """Arrival instants of a Poisson process with a piecewise-constant rate.
+    """Arrival instants: the explicit ``times``, or a Poisson process with a
+    piecewise-constant rate.
 
-    Each arrival uses one Exp(1) draw, spent against the integrated rate (inversion),
+    Each Poisson arrival uses one Exp(1) draw, spent against the integrated rate (inversion),
     so the process is exact at every change of rate and the draw count per arrival is one.
     """
+    if arrivals.times:
+        return iter(arrivals.times)  # replayed exactly, no random numbers
+    return _poisson_times(arrivals, rng)
+
+
+def _poisson_times(arrivals: Arrivals, rng: np.random.Generator) -> Iterator[float]:
     unit = sampler(Exponential(dist="exponential", mean=1.0), rng)
     pieces = [(p.start, p.rate) for p in arrivals.schedule]
     ends = [p[0] for p in pieces[1:]] + [math.inf]

@@ -64,6 +64,7 @@ class EventKind(IntEnum):
     ABANDON = 11
     END = 12
     WRAP_UP_END = 13
+    WITHDRAW = 14  # a ringing offer or invitation withdrawn at the agent's shift end
 
 
 def _floats() -> array:
@@ -137,3 +138,87 @@ class Records:
     @property
     def chat_count(self) -> int:
         return len(self.chat_id)
+
+
+class DirectoryTally:
+    """What the metrics of one directory need, for the measured chats (arrived at or
+    after ``warmup``): counts, and the waits whose percentiles are wanted, in the order
+    the full records would list them.
+
+    Arrival view (chats that arrived here, legs requested from here) and queue view
+    (transfers into this directory's queue, R8); see :mod:`ccsim.results`.
+    """
+
+    __slots__ = (
+        "handoff_gaps",
+        "outcomes",
+        "overlap_sum",
+        "session_sum",
+        "transfer_in_abandoned",
+        "transfer_in_waiting_since",
+        "transfer_in_waits",
+        "transfer_waits",
+        "transferred_in",
+        "transfers",
+        "waiting_since",
+        "waits",
+    )
+
+    def __init__(self) -> None:
+        self.outcomes = [0] * len(Outcome)  # chats by how they ended (R13)
+        self.waits = _floats()  # first connect - arrival, of answered chats
+        self.waiting_since = _floats()  # arrival of chats still unanswered at the end
+        self.session_sum = 0.0  # end - arrival, over chats that ended
+        self.transfers = 0  # legs requested from here
+        self.transfer_waits = _floats()  # connected - requested, of connected legs
+        self.overlap_sum = 0.0  # overlap of connected legs
+        self.handoff_gaps = _floats()  # gap of transfer legs not declined
+        self.transferred_in = 0  # directory transfers into this queue
+        self.transfer_in_waits = _floats()  # connected - requested, once connected
+        self.transfer_in_waiting_since = _floats()  # requested, still waiting at the end
+        self.transfer_in_abandoned = 0
+
+
+class GroupTally:
+    """Agent time of one group over ``[warmup, duration]``, in seconds: staffed, staffed
+    slots (staffed time x ``max_chats``), held slots, and busy (holding at least one)."""
+
+    __slots__ = ("busy", "held", "slots", "staffed")
+
+    def __init__(self) -> None:
+        self.staffed = 0.0
+        self.slots = 0.0
+        self.held = 0.0
+        self.busy = 0.0
+
+
+@dataclass
+class Tallies:
+    """What one replication's metrics need, accumulated as the run goes (the model's
+    ``tables=False`` mode): no row per chat, leg, agent interval or event, so a long run
+    takes memory in proportion to its answered chats only (8 bytes each, for exact wait
+    percentiles). :func:`ccsim.results.replication_metrics` gives the same metrics as from
+    full :class:`Records`; per-interval metrics and tables need full records.
+    """
+
+    directories: tuple[str, ...]
+    groups: tuple[str, ...]
+    agent_group: tuple[int, ...]
+    agent_member: tuple[int, ...]
+    group_max_chats: tuple[int, ...]
+    duration: float
+    warmup: float
+    replication: int = 0
+    chats: int = 0  # every chat that arrived, measured or not
+    by_directory: list[DirectoryTally] = field(default_factory=list)
+    by_group: list[GroupTally] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.by_directory:
+            self.by_directory = [DirectoryTally() for _ in self.directories]
+        if not self.by_group:
+            self.by_group = [GroupTally() for _ in self.groups]
+
+    @property
+    def chat_count(self) -> int:
+        return self.chats

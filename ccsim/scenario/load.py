@@ -6,6 +6,11 @@ Pydantic's own messages are rewritten for people who write YAML: union branches
 (``LeaveAfter``, ``lognormal``) never appear in a path, a value that matches no branch of a
 union gets one line saying what is accepted, unknown keys get a did-you-mean, and bounds and
 types are said plainly ("must be at most 1", "expected a number, got 'abc'").
+
+Every problem comes in one report: when fields fail, the cross-field checks run again on
+the mapping as written (:mod:`ccsim.scenario.crosscheck`). Files are read safely (a
+regular file of bounded size, see :mod:`ccsim.safe_read`) and YAML is bounded in nesting
+and alias expansion, so no input hangs the loader or grows its memory without bound.
 """
 
 from __future__ import annotations
@@ -24,6 +29,13 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ValidationError
 from pydantic.fields import FieldInfo
 
+from ccsim.safe_read import FileProblem, read_text
+from ccsim.scenario.limits import (
+    MAX_SCENARIO_BYTES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_VALUES,
+    format_seconds_limit,
+)
 from ccsim.scenario.schema import Arrivals, Constant, Scenario, _duration, _rate
 from ccsim.scenario.units import compact_duration
 
@@ -46,7 +58,26 @@ class ScenarioError(ValueError):
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe YAML that refuses duplicate keys (YAML would silently keep the last one)."""
+    """Safe YAML that refuses duplicate keys (YAML would silently keep the last one) and
+    nesting deeper than ``MAX_YAML_DEPTH`` (PyYAML's composer recurses per level)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested more than {MAX_YAML_DEPTH} levels deep",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -69,38 +100,48 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
-    """Read a YAML scenario, apply overrides (``"a.b=value"`` strings or a mapping)."""
+def load_scenario(
+    path: str | Path,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    *,
+    allow_outside_data: bool = False,
+) -> Scenario:
+    """Read a YAML scenario, apply overrides (``"a.b=value"`` strings or a mapping).
+
+    Data files it names (``empirical`` csv) are read from the scenario's folder only,
+    unless ``allow_outside_data``: a scenario from elsewhere must not read your files.
+    """
     path = Path(path)
+    data = read_scenario_data(path, overrides)
+    return scenario_from_dict(
+        data, base_dir=path.parent, source=str(path), allow_outside_data=allow_outside_data
+    )
+
+
+def read_scenario_data(
+    path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()
+) -> dict[str, Any]:
+    """The mapping of a scenario file as written, overrides applied, not yet validated
+    (what :func:`ccsim.scenario.warnings.scenario_warnings` reads bare numbers from).
+
+    The file must be a regular UTF-8 text file of at most ``MAX_SCENARIO_BYTES``: a FIFO,
+    a device or a huge file is refused at once rather than read without bound.
+    """
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(["file not found"], source) from None
-    except IsADirectoryError:
-        raise ScenarioError(["is a directory, not a scenario file"], source) from None
-    except UnicodeDecodeError:
-        raise ScenarioError(["not a text (UTF-8) file"], source) from None
-    except OSError as error:
-        raise ScenarioError([f"cannot read the file: {error.strerror}"], source) from None
+        text = read_text(path, MAX_SCENARIO_BYTES, "a scenario file")
+    except FileProblem as problem:
+        message = str(problem)
+        if message == "is a folder, not a scenario file":
+            message = "is a directory, not a scenario file"
+        raise ScenarioError([message], source) from None
     data = parse_yaml(text, source)
-    data = apply_overrides(data, overrides, source)
-    return scenario_from_dict(data, base_dir=path.parent, source=source)
+    return apply_overrides(data, overrides, source)
 
 
 def parse_yaml(text: str, source: str = "scenario") -> dict[str, Any]:
     """Parse the text of a scenario file; the top level must be a mapping."""
-    try:
-        loader = _Loader(text)  # a SafeLoader that also refuses duplicate keys
-        try:
-            data = loader.get_single_data()
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise ScenarioError([f"malformed YAML{where}: {problem}"], source) from None
+    data = _safe_yaml(text, source)
     if data is None:
         raise ScenarioError(
             ["the file is empty; a scenario needs duration, directories, agents"], source
@@ -116,15 +157,119 @@ def parse_yaml(text: str, source: str = "scenario") -> dict[str, Any]:
     return data
 
 
-def scenario_from_dict(
-    data: Mapping[str, Any], base_dir: str | Path = ".", source: str = "scenario"
-) -> Scenario:
-    """Validate a plain mapping (as read from YAML) into a :class:`Scenario`."""
-    data = dict(data)
+def _safe_yaml(text: str, source: str) -> Any:
+    """Safe YAML of bounded nesting, whose aliases expand to at most ``MAX_YAML_VALUES``
+    values (no billion laughs); every failure is a :class:`ScenarioError`."""
     try:
-        return Scenario.model_validate(data, context={"base_dir": str(base_dir)})
+        loader = _Loader(text)  # a SafeLoader that also refuses duplicate keys
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_expansion(node, source)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ScenarioError([f"malformed YAML{where}: {problem}"], source) from None
+    except ScenarioError:
+        raise
+    except ValueError as error:  # a constructor: a number of 5000 digits, a bad date
+        why = "a number with too many digits" if "digits" in str(error) else str(error)
+        raise ScenarioError([f"malformed YAML: a value cannot be read ({why})"], source) from None
+    except RecursionError:
+        raise ScenarioError(
+            [f"malformed YAML: nested more than {MAX_YAML_DEPTH} levels deep"], source
+        ) from None
+
+
+def _check_expansion(root: yaml.Node, source: str) -> None:
+    """Refuse aliases that expand past ``MAX_YAML_VALUES`` values or ``MAX_YAML_DEPTH``
+    levels, or that refer to themselves; one pass, each distinct node counted once."""
+    sizes: dict[int, tuple[int, int]] = {}  # id -> (values, depth) once expanded
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+
+    def children(node: yaml.Node) -> list[yaml.Node]:
+        if isinstance(node, yaml.MappingNode):
+            return [part for pair in node.value for part in pair]
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        return []
+
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            parts = [sizes[id(child)] for child in children(node)]
+            count = 1 + sum(size for size, _ in parts)
+            depth = 1 + max((d for _, d in parts), default=0)
+            if count > MAX_YAML_VALUES or depth > MAX_YAML_DEPTH:
+                what = (
+                    f"more than {MAX_YAML_VALUES:,} values"
+                    if count > MAX_YAML_VALUES
+                    else f"more than {MAX_YAML_DEPTH} levels"
+                )
+                raise ScenarioError(
+                    [
+                        f"malformed YAML at line {node.start_mark.line + 1}: aliases (*name) "
+                        f"expand to {what}"
+                    ],
+                    source,
+                )
+            sizes[key] = (count, depth)
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise ScenarioError(
+                [
+                    f"malformed YAML at line {node.start_mark.line + 1}: an alias (*name) "
+                    "refers to a value that contains it"
+                ],
+                source,
+            )
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children(node) if id(child) not in sizes)
+
+
+def scenario_from_dict(
+    data: Mapping[str, Any],
+    base_dir: str | Path = ".",
+    source: str = "scenario",
+    *,
+    allow_outside_data: bool = False,
+    read_files: bool = True,
+) -> Scenario:
+    """Validate a plain mapping (as read from YAML) into a :class:`Scenario`.
+
+    Every problem is reported at once: when fields fail, pydantic skips the scenario's
+    cross-field checks, so they are run again on the mapping as written
+    (:mod:`ccsim.scenario.crosscheck`). Data files named inside are read from
+    ``base_dir`` (and below, unless ``allow_outside_data``); ``read_files=False``, for
+    saved results, reads none.
+    """
+    data = dict(data)
+    context = {
+        "base_dir": str(base_dir),
+        "allow_outside_data": allow_outside_data,
+        "read_files": read_files,
+    }
+    try:
+        return Scenario.model_validate(data, context=context)
     except ValidationError as error:
-        raise ScenarioError(format_validation_error(error, data), source) from None
+        lines = format_validation_error(error, data)
+        if not any(item["loc"] == () for item in error.errors(include_url=False)):
+            # A field failed, so the scenario's own cross-field validator did not run.
+            from ccsim.scenario.crosscheck import cross_field_problems
+
+            lines += [line for line in cross_field_problems(data) if line not in lines]
+        raise ScenarioError(lines, source) from None
 
 
 # --------------------------------------------------------------------------- overrides
@@ -137,10 +282,14 @@ def parse_override(text: str) -> tuple[str, Any]:
             [f"--set {text!r}: write path=value, e.g. agents.sales_team.count=12"], "--set"
         )
     path, raw = text.split("=", 1)
+    if not raw.strip():
+        return path.strip(), ""
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+        value = _safe_yaml(raw, "--set")
+    except ScenarioError as error:
+        if any("expand" in p or "nested" in p or "cannot be read" in p for p in error.problems):
+            raise ScenarioError([f"--set {text[:60]!r}: {error.problems[0]}"], "--set") from None
+        value = raw  # not YAML: the text itself, which validation then reads or refuses
     return path.strip(), value
 
 
@@ -585,6 +734,9 @@ def _message(err: _Err) -> list[str]:
     value = item.get("input")
     where = _join(err.path)
     if err.key_error:
+        if kind == "value_error":  # a name that cannot be addressed (see limits.name_problem)
+            text = str(item["msg"]).removeprefix("Value error, ")
+            return [f"{_join(err.path[:-1])}: {text}"]
         return [f"{where}: a name must be text, got {_show(err.path[-1])} (quote it)"]
     if kind == "extra_forbidden":
         known = _fields(err.owner)
@@ -651,25 +803,37 @@ def _expected_mapping(node: Any) -> str:
 
 
 def _bound(kind: str, ctx: dict[str, Any], node: Any) -> str:
-    bounds = {type(m).__name__: m for m in getattr(node, "metadata", [])}
+    metadata = getattr(node, "metadata", [])
+    bounds = {type(m).__name__: m for m in metadata}
     ge, le = getattr(bounds.get("Ge"), "ge", None), getattr(bounds.get("Le"), "le", None)
     if ge == 0 and le == 1:
         return "must be a probability between 0 and 1"
+    funcs = {getattr(m, "func", None) for m in metadata}
+
+    def limit_text(limit: Any) -> str:
+        if _duration in funcs:
+            return format_seconds_limit(float(limit))
+        if _rate in funcs:
+            return f"{float(limit):.15g}/s"
+        if isinstance(limit, int) and abs(limit) >= 10_000:
+            return f"{limit:,}"
+        return f"{limit:g}"
+
     if kind == "greater_than":
         limit = ctx.get("gt")
-        return "must be positive" if limit == 0 else f"must be more than {limit:g}"
+        return "must be positive" if limit == 0 else f"must be more than {limit_text(limit)}"
     if kind == "greater_than_equal":
         limit = ctx.get("ge")
-        return "must not be negative" if limit == 0 else f"must be at least {limit:g}"
+        return "must not be negative" if limit == 0 else f"must be at least {limit_text(limit)}"
     if kind == "less_than":
-        return f"must be less than {ctx.get('lt'):g}"
-    return f"must be at most {ctx.get('le'):g}"
+        return f"must be less than {limit_text(ctx.get('lt'))}"
+    return f"must be at most {limit_text(ctx.get('le'))}"
 
 
 def _show_number(value: Any, node: Any) -> str:
     funcs = {getattr(m, "func", None) for m in getattr(node, "metadata", [])}
     if _duration in funcs and isinstance(value, int | float) and not isinstance(value, bool):
-        return compact_duration(value)
+        return compact_duration(value) if abs(value) < 1e9 else f"{value:.3g}s"
     if funcs & {_duration, _rate} and isinstance(value, str):
         return value.strip()  # as written: 'got -5m', not "got '-5m'"
     return _show(value)
@@ -683,6 +847,9 @@ def _show(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, int) and abs(value) >= 10**15:
+        digits = len(str(abs(value))) if abs(value) < 10**4000 else "over 4000"
+        return f"a number of {digits} digits"
     if isinstance(value, int | float):
         return f"{value:g}"
     if isinstance(value, Mapping):
@@ -695,7 +862,9 @@ def _show(value: Any) -> str:
 
 
 def _join(path: list[Any]) -> str:
-    return ".".join(str(part) for part in path)
+    """The path as people write it; control characters in names are shown escaped."""
+    parts = (str(part) for part in path)
+    return ".".join(p if p.isprintable() else p.encode("unicode_escape").decode() for p in parts)
 
 
 def _closest(word: str, known: Iterable[str]) -> str | None:

@@ -9,22 +9,27 @@ that constructs is a scenario the model can run.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from itertools import pairwise
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
+from ccsim.scenario import limits
 from ccsim.scenario.units import compact_duration as _d  # seconds -> "1h30m" in messages
 from ccsim.scenario.units import parse_duration, parse_rate
 
@@ -37,17 +42,40 @@ def _rate(value: Any) -> float:
     return parse_rate(value)
 
 
-Duration = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
-PositiveDuration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
-Rate = Annotated[float, BeforeValidator(_rate), Field(gt=0)]
-RateOrZero = Annotated[float, BeforeValidator(_rate), Field(ge=0)]
+# Upper limits (ccsim.scenario.limits) keep every run finite; they are far above real use.
+_MAX_S, _MAX_RATE = limits.MAX_DURATION_S, limits.MAX_RATE_PER_S
+Duration = Annotated[float, BeforeValidator(_duration), Field(ge=0, le=_MAX_S)]
+PositiveDuration = Annotated[float, BeforeValidator(_duration), Field(gt=0, le=_MAX_S)]
+Rate = Annotated[float, BeforeValidator(_rate), Field(gt=0, le=_MAX_RATE)]
+RateOrZero = Annotated[float, BeforeValidator(_rate), Field(ge=0, le=_MAX_RATE)]
 Probability = Annotated[float, Field(ge=0, le=1)]
+CoefficientOfVariation = Annotated[float, Field(ge=limits.MIN_CV, le=limits.MAX_CV)]
+
+
+def _name(name: str) -> str:
+    """Directory and group names must be addressable by --set paths and expectations."""
+    problem = limits.name_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+def _scenario_name(name: str) -> str:
+    problem = limits.scenario_name_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+Name = Annotated[str, AfterValidator(_name)]
 
 
 class Model(BaseModel):
     """Base for scenario parts: frozen, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
 
 # --------------------------------------------------------------------------- distributions
@@ -74,7 +102,7 @@ class LogNormal(Model):
 
     dist: Literal["lognormal"]
     mean: PositiveDuration
-    cv: Annotated[float, Field(gt=0)]
+    cv: CoefficientOfVariation
 
 
 class Gamma(Model):
@@ -82,7 +110,7 @@ class Gamma(Model):
 
     dist: Literal["gamma"]
     mean: PositiveDuration
-    cv: Annotated[float, Field(gt=0)]
+    cv: CoefficientOfVariation
 
 
 class Uniform(Model):
@@ -104,8 +132,9 @@ class Uniform(Model):
 class Empirical(Model):
     """Resample a planner's own data: a list of durations, or a column of a CSV file.
 
-    A CSV path is read relative to the scenario file at load time; the resolved scenario
-    keeps the values, so saved results can be rerun without the CSV.
+    A CSV path is read relative to the scenario file at load time, from its folder only
+    (see :mod:`ccsim.scenario.datafiles`); the resolved scenario keeps the values, so saved
+    results can be rerun without the CSV.
     """
 
     dist: Literal["empirical"]
@@ -118,41 +147,9 @@ class Empirical(Model):
     def _read_csv(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict) or not data.get("csv") or data.get("values"):
             return data  # values given (or kept from an earlier load) win over the file
-        base = Path((info.context or {}).get("base_dir", "."))
-        path = base / str(data["csv"])
-        column = data.get("column")
-        import csv as csv_module
+        from ccsim.scenario.datafiles import read_duration_column
 
-        try:
-            with path.open(newline="") as handle:
-                rows = list(csv_module.DictReader(handle))
-        except OSError as error:
-            raise ValueError(f"csv: cannot read {path}: {error.strerror}") from None
-        except (UnicodeDecodeError, csv_module.Error) as error:
-            raise ValueError(f"csv: cannot read {path} as CSV: {error}") from None
-        if not rows:
-            raise ValueError(f"csv: {path} has no data rows")
-        names = [name for name in rows[0] if name is not None]
-        column = column or names[0]
-        if column not in names:
-            raise ValueError(
-                f"column: {path} has no column {column!r}{_suggest(str(column), names)}; "
-                f"it has {', '.join(map(repr, names))}"
-            )
-        values = []
-        for line, row in enumerate(rows, start=2):
-            cell = (row.get(column) or "").strip()
-            if not cell:
-                continue
-            try:
-                value = parse_duration(cell)
-            except ValueError as error:
-                raise ValueError(f"csv: {path} line {line}, column {column!r}: {error}") from None
-            if value < 0:
-                raise ValueError(f"csv: {path} line {line}, column {column!r}: negative {cell!r}")
-            values.append(value)
-        if not values:
-            raise ValueError(f"csv: {path} column {column!r} has no values")
+        values = read_duration_column(info.context, str(data["csv"]), data.get("column"))
         return {**data, "values": values}
 
     @model_validator(mode="after")
@@ -192,9 +189,55 @@ class RatePiece(Model):
 
 
 class Arrivals(Model):
-    """Poisson arrivals, with a piecewise-constant rate over the day."""
+    """New chats at a directory (R1): Poisson with a piecewise-constant rate
+    (``schedule``), or an explicit list of instants replayed exactly (``times``).
 
-    schedule: tuple[RatePiece, ...]
+    Exact instants make rule timelines checkable by hand and let a planner replay a real
+    day's arrivals; they consume no random numbers.
+    """
+
+    schedule: tuple[RatePiece, ...] = ()
+    times: tuple[Duration, ...] = ()
+    csv: str | None = None
+    column: str | None = None
+    origin: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_csv(cls, data: Any, info: ValidationInfo) -> Any:
+        """``{csv: FILE, column: NAME}``: the instants of a real day, as offsets from the
+        start of the run or as date-times counted from ``origin`` (default: midnight
+        of the earliest one's day). The resolved scenario keeps them as ``times``."""
+        if not isinstance(data, dict) or not data.get("csv") or data.get("times"):
+            return data
+        from ccsim.scenario.datafiles import read_instant_column
+
+        cells = read_instant_column(info.context, str(data["csv"]), data.get("column"))
+        stamps = [cell for cell in cells if isinstance(cell, datetime)]
+        if not stamps:
+            return {**data, "times": cells}
+        if len(stamps) < len(cells):
+            raise ValueError(
+                f"csv: {data['csv']} mixes date-times and offsets; use one kind per column"
+            )
+        origin = data.get("origin")
+        try:
+            origin = (
+                datetime.fromisoformat(str(origin))
+                if origin is not None
+                else min(stamps).replace(hour=0, minute=0, second=0, microsecond=0)
+            )
+            offsets = [(stamp - origin).total_seconds() for stamp in stamps]
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"origin: must be a date-time comparable with the file's ({error})"
+            ) from None
+        if min(offsets) < 0:
+            raise ValueError(
+                f"origin: {origin.isoformat()} is after the earliest instant in "
+                f"{data['csv']} ({min(stamps).isoformat()})"
+            )
+        return {**data, "times": offsets, "origin": origin}
 
     @model_validator(mode="before")
     @classmethod
@@ -204,6 +247,8 @@ class Arrivals(Model):
             if rate <= 0:
                 raise ValueError(f"must be a positive rate, got {data!r}")
             return {"schedule": [{"from": 0, "rate": rate}]}
+        if isinstance(data, list | tuple):
+            raise ValueError("a list of instants goes under 'times': {times: [10s, 15s, 1m]}")
         return data
 
     @field_validator("schedule")
@@ -211,7 +256,7 @@ class Arrivals(Model):
     def _sorted(cls, schedule: tuple[RatePiece, ...]) -> tuple[RatePiece, ...]:
         # Messages may start with a path relative to the schedule ("1.from: ...").
         if not schedule:
-            raise ValueError("needs at least one piece, e.g. [{from: 0h, rate: 60/h}]")
+            return schedule  # ``times`` instead, checked below
         if schedule[0].start != 0:
             raise ValueError(
                 f"0.from: the first piece must start at 0h, got {_d(schedule[0].start)}"
@@ -226,9 +271,38 @@ class Arrivals(Model):
             raise ValueError("at least one piece needs a positive rate")
         return schedule
 
+    @field_validator("times")
+    @classmethod
+    def _in_order(cls, times: tuple[float, ...]) -> tuple[float, ...]:
+        """Instants may be written in any order; the model replays them sorted."""
+        return tuple(sorted(times))
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Arrivals:
+        if self.schedule and self.times:
+            raise ValueError("give either 'schedule' (Poisson) or 'times' (exact), not both")
+        if self.schedule and self.csv:
+            raise ValueError("csv: gives exact instants; it does not go with 'schedule'")
+        if not self.schedule and not self.times:
+            raise ValueError(
+                "needs a rate (180/h), a 'schedule' [{from: 0h, rate: 60/h}, ...] "
+                "or 'times' [10s, 15s, 1m]"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _given_form_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Saved scenarios show the form that was given, not an empty other one."""
+        return {key: value for key, value in handler(self).items() if value}
+
+    @property
+    def exact(self) -> bool:
+        """Whether the arrivals are explicit instants rather than a Poisson process."""
+        return bool(self.times)
+
     def rate_at(self, time: float) -> float:
-        """Arrival rate (per second) in force at ``time``."""
-        current = self.schedule[0].rate
+        """Poisson rate (per second) in force at ``time`` (0 for exact arrivals)."""
+        current = self.schedule[0].rate if self.schedule else 0.0
         for piece in self.schedule:
             if piece.start > time:
                 break
@@ -236,7 +310,10 @@ class Arrivals(Model):
         return current
 
     def expected_count(self, start: float, end: float) -> float:
-        """Expected number of arrivals in ``[start, end)`` (the Poisson mean)."""
+        """Expected number of arrivals in ``[start, end)``: the Poisson mean, or the
+        number of explicit instants in the window."""
+        if self.times:
+            return float(bisect_left(self.times, end) - bisect_left(self.times, start))
         total = 0.0
         pieces = self.schedule
         for i, piece in enumerate(pieces):
@@ -266,7 +343,7 @@ class Directory(Model):
 class Shift(Model):
     start: Duration = Field(alias="from")
     end: Duration = Field(alias="to")
-    count: Annotated[int, Field(ge=0)]
+    count: Annotated[int, Field(ge=0, le=limits.MAX_AGENTS)]
 
     @model_validator(mode="after")
     def _ordered(self) -> Shift:
@@ -278,11 +355,11 @@ class Shift(Model):
 class AgentGroup(Model):
     """Agents (or supervisors) with the same directories, capacity and staffing."""
 
-    count: Annotated[int, Field(ge=0)] | None = None
+    count: Annotated[int, Field(ge=0, le=limits.MAX_AGENTS)] | None = None
     shifts: tuple[Shift, ...] | None = None
     directories: tuple[str, ...] = ()
     max_chats: Annotated[int, Field(ge=1, le=64)] = 4
-    slowdown: tuple[Annotated[float, Field(gt=0)], ...] | None = None
+    slowdown: tuple[Annotated[float, Field(gt=0, le=limits.MAX_SLOWDOWN)], ...] | None = None
 
     @model_validator(mode="after")
     def _staffing(self) -> AgentGroup:
@@ -331,6 +408,14 @@ class ToDirectory(Model):
     directory: str
 
 
+class FromGroup(Model):
+    """The source of rules applied by whoever receives an agent transfer (R7) from ... to
+    this group: a supervisor who takes over a sales chat follows the supervisors' rules,
+    not sales' (without such a rule the receiver finishes the chat)."""
+
+    group: str
+
+
 class ToGroup(Model):
     group: str
 
@@ -352,7 +437,7 @@ class DeclineToDirectory(Model):
 class Transfer(Model):
     """One transfer or conference rule from a directory (R6-R9)."""
 
-    source: str = Field(alias="from")
+    source: str | FromGroup = Field(alias="from")
     to: ToDirectory | ToGroup
     kind: Literal["transfer", "conference"] = "transfer"
     probability: Probability
@@ -362,7 +447,7 @@ class Transfer(Model):
     consult: Distribution | None = None
     duration: Distribution | None = None
     on_decline: Literal["keep", "retry"] | DeclineToDirectory = "keep"
-    retries: Annotated[int, Field(ge=1)] = 1
+    retries: Annotated[int, Field(ge=1, le=limits.MAX_COUNT_SETTING)] = 1
 
     @model_validator(mode="after")
     def _consistent(self) -> Transfer:
@@ -393,7 +478,33 @@ class Transfer(Model):
             )
         if self.retries != 1 and self.on_decline != "retry":
             raise ValueError("retries: applies with on_decline: retry only")
+        cold = to_directory and self.leave != "on_connect"
+        if self.confirm and (self.kind == "conference" or cold):
+            what, why = (
+                ("a conference", "keeps the chat")
+                if self.kind == "conference"
+                else ("a cold directory transfer", "leaves without waiting")
+            )
+            raise ValueError(
+                f"confirm: {what} has no confirmation delay (the inviter {why}); "
+                "it applies to warm transfers (leave: on_connect) and transfers to an agent"
+            )
         return self
+
+    @property
+    def source_directory(self) -> str | None:
+        """The directory whose agents apply this rule, or None for a group's rule."""
+        return self.source if isinstance(self.source, str) else None
+
+    @property
+    def source_group(self) -> str | None:
+        """The group whose members apply this rule after receiving an agent transfer."""
+        return self.source.group if isinstance(self.source, FromGroup) else None
+
+    @property
+    def source_label(self) -> str:
+        """How messages and reports name the source: ``sales`` or ``group supervisors``."""
+        return self.source if isinstance(self.source, str) else f"group {self.source.group}"
 
 
 # --------------------------------------------------------------------------- scenario
@@ -402,15 +513,15 @@ class Transfer(Model):
 class Scenario(Model):
     """A whole contact-center scenario; constructing one validates it completely."""
 
-    name: str = "scenario"
+    name: Annotated[str, AfterValidator(_scenario_name)] = "scenario"
     description: str = ""
     duration: PositiveDuration
     warmup: Duration = 0.0
-    seed: Annotated[int, Field(ge=0)] = 0
-    replications: Annotated[int, Field(ge=1)] = 1
-    max_transfers: Annotated[int, Field(ge=0)] | None = None
-    directories: dict[str, Directory]
-    agents: dict[str, AgentGroup]
+    seed: Annotated[int, Field(ge=0, le=limits.MAX_SEED)] = 0
+    replications: Annotated[int, Field(ge=1, le=limits.MAX_REPLICATIONS)] = 1
+    max_transfers: Annotated[int, Field(ge=0, le=limits.MAX_COUNT_SETTING)] | None = None
+    directories: dict[Name, Directory]
+    agents: dict[Name, AgentGroup]
     offer: Offer = Offer()
     transfers: tuple[Transfer, ...] = ()
     expect: tuple[str, ...] = ()
@@ -435,67 +546,109 @@ class Scenario(Model):
             raise ValueError("\n".join(problems))
         return expect
 
+    @field_validator("agents")
+    @classmethod
+    def _agents_in_all(cls, agents: dict[str, AgentGroup]) -> dict[str, AgentGroup]:
+        """At most limits.MAX_AGENTS agents over all groups, so memory stays bounded."""
+        problem = limits.total_agents_problem(sum(group.size for group in agents.values()))
+        if problem:
+            raise ValueError(problem)
+        return agents
+
+    @field_validator("directories")
+    @classmethod
+    def _arrivals_in_all(
+        cls, directories: dict[str, Directory], info: ValidationInfo
+    ) -> dict[str, Directory]:
+        """At most limits.MAX_EXPECTED_ARRIVALS per replication: a run that ends."""
+        duration = info.data.get("duration")
+        if duration is not None:
+            expected = sum(
+                d.arrivals.expected_count(0.0, duration)
+                for d in directories.values()
+                if d.arrivals is not None
+            )
+            problem = limits.expected_arrivals_problem(expected)
+            if problem:
+                raise ValueError(problem)
+        return directories
+
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
-        errors: list[str] = []
-        if not self.directories:
-            errors.append("directories: at least one directory is needed")
-        if self.warmup >= self.duration:
-            errors.append("warmup: must be shorter than duration")
-        served: set[str] = set()
-        for group_name, group in self.agents.items():
-            for i, directory in enumerate(group.directories):
-                if directory not in self.directories:
-                    errors.append(
-                        f"agents.{group_name}.directories.{i}: unknown directory {directory!r}"
-                        f"{_suggest(directory, self.directories)}"
-                    )
-                served.add(directory)
-        targets: set[str] = set()
-        total_by_source: dict[str, float] = defaultdict(float)
-        rules_by_source: dict[str, list[int]] = defaultdict(list)
-        for i, transfer in enumerate(self.transfers):
-            where = f"transfers.{i}"
-            if transfer.source not in self.directories:
-                errors.append(
-                    f"{where}.from: unknown directory {transfer.source!r}"
-                    f"{_suggest(transfer.source, self.directories)}"
-                )
-            total_by_source[transfer.source] += transfer.probability
-            rules_by_source[transfer.source].append(i)
-            if isinstance(transfer.to, ToDirectory):
-                if transfer.to.directory not in self.directories:
-                    errors.append(
-                        f"{where}.to.directory: unknown directory {transfer.to.directory!r}"
-                        f"{_suggest(transfer.to.directory, self.directories)}"
-                    )
-                targets.add(transfer.to.directory)
-            elif transfer.to.group not in self.agents:
-                errors.append(
-                    f"{where}.to.group: unknown agent group {transfer.to.group!r}"
-                    f"{_suggest(transfer.to.group, self.agents)}"
-                )
-            if isinstance(transfer.on_decline, DeclineToDirectory):
-                target = transfer.on_decline.directory
-                if target not in self.directories:
-                    errors.append(
-                        f"{where}.on_decline.directory: unknown directory {target!r}"
-                        f"{_suggest(target, self.directories)}"
-                    )
-                targets.add(target)
-        for source, total in total_by_source.items():
-            if total > 1 + 1e-9:
-                rules = ", ".join(map(str, rules_by_source[source]))
-                errors.append(
-                    f"transfers: probabilities from {source!r} (transfers {rules}) "
-                    f"sum to {total:g}, more than 1"
-                )
-        for name, directory in self.directories.items():
-            if name not in served and (directory.arrivals is not None or name in targets):
-                errors.append(f"directories.{name}: no agent group serves this directory")
+        """Checks across fields (references, warm-up, probabilities per source, instants
+        within the run) live in :mod:`ccsim.scenario.crosscheck`, which the loader also
+        runs on the mapping as written when fields fail, so that one report lists every
+        problem; here they run on the parsed scenario."""
+        from ccsim.scenario.crosscheck import cross_field_problems
+
+        errors = cross_field_problems(self.model_dump(by_alias=True))
+        if not errors and self.max_transfers is None:
+            errors.extend(self._zero_time_loops())
         if errors:
             raise ValueError("\n".join(errors))
         return self
+
+    def _zero_time_loops(self) -> list[str]:
+        """Transfer loops that can repeat forever without simulated time passing.
+
+        A hop takes no time when its ``at`` and the offer response time can both be
+        exactly 0 (and the consultation, for an invitation). A set of directories and
+        groups that such hops link in a cycle, where every member sends all of its chats
+        round the cycle (probabilities summing to 1), would hang the run: it is refused.
+        Loops that can be left, or that take time, end or advance the clock.
+        """
+        response_zero = _can_be_zero(self.offer.response_time)
+        if not response_zero:
+            return []
+        edges: dict[str, list[tuple[set[str], float, int]]] = defaultdict(list)
+        for i, rule in enumerate(self.transfers):
+            if rule.probability == 0 or rule.kind == "conference" or not _can_be_zero(rule.at):
+                continue
+            source = _node(rule.source_label)
+            if isinstance(rule.to, ToDirectory):
+                targets = {_node(rule.to.directory)}
+            else:
+                if rule.consult is not None and not _can_be_zero(rule.consult):
+                    continue
+                targets = {_node(f"group {rule.to.group}")}
+                if isinstance(rule.on_decline, DeclineToDirectory):
+                    targets.add(_node(rule.on_decline.directory))
+            edges[source].append((targets, rule.probability, i))
+
+        def reach(start: str) -> set[str]:
+            seen: set[str] = set()
+            todo = [start]
+            while todo:
+                for targets, _p, _i in edges[todo.pop()]:
+                    for target in targets - seen:
+                        seen.add(target)
+                        todo.append(target)
+            return seen
+
+        reachable = {node: reach(node) for node in list(edges)}
+        problems: list[str] = []
+        reported: set[frozenset[str]] = set()
+        for node, seen in reachable.items():
+            if node not in seen:
+                continue  # not on a cycle
+            cycle = frozenset(m for m in seen if node in reachable.get(m, ()))
+            if cycle in reported:
+                continue
+            reported.add(cycle)
+            closed = all(
+                sum(p for targets, p, _i in edges[m] if targets & cycle) >= 1 - 1e-9 for m in cycle
+            )
+            if closed:
+                rules = sorted(i for m in cycle for targets, _p, i in edges[m] if targets & cycle)
+                names = ", ".join(sorted(m.removeprefix("directory ") for m in cycle))
+                problems.append(
+                    f"transfers: rule{'s' if len(rules) > 1 else ''} "
+                    f"{', '.join(map(str, rules))} send every chat round "
+                    f"{names} forever with no simulated time passing (their 'at' and "
+                    "offer.response_time can be 0): set max_transfers, or give 'at' or "
+                    "the response time a positive value"
+                )
+        return problems
 
     def transfers_from(self, directory: str) -> tuple[Transfer, ...]:
         return tuple(t for t in self.transfers if t.source == directory)
@@ -511,6 +664,22 @@ class Scenario(Model):
 
         data = apply_overrides(self.model_dump(mode="json", by_alias=True), changes)
         return scenario_from_dict(data, source=f"{self.name} with changes")
+
+
+def _node(label: str) -> str:
+    """A node of the transfer graph: ``directory NAME`` or ``group NAME``."""
+    return label if label.startswith("group ") else f"directory {label}"
+
+
+def _can_be_zero(dist: Any) -> bool:
+    """Whether a time can be exactly 0 (a continuous distribution is 0 with probability 0)."""
+    if isinstance(dist, Constant):
+        return dist.value == 0
+    if isinstance(dist, Empirical):
+        return min(dist.values) == 0
+    if isinstance(dist, Uniform):
+        return dist.high == 0
+    return False
 
 
 def _suggest(name: str, known: Any) -> str:
