@@ -44,9 +44,7 @@ from ccsim.scenario import Scenario, scenario_from_dict
 from ccsim.scenario.schema import (
     Constant,
     DeclineToDirectory,
-    Empirical,
     ToDirectory,
-    Uniform,
 )
 
 TOLERANCE = 1e-6  # seconds, for sums of durations
@@ -72,10 +70,20 @@ def distributions(draw: st.DrawFn, low: int, high: int) -> Any:
     """Any distribution kind with a mean between ``low`` and ``high`` seconds."""
     mean = draw(st.integers(low, high))
     kind = draw(
-        st.sampled_from(["constant", "exponential", "lognormal", "gamma", "uniform", "empirical"])
+        st.sampled_from(
+            ["constant", "exponential", "lognormal", "gamma", "uniform", "empirical", "mixture"]
+        )
     )
     if kind == "constant" or mean == 0:
         return mean
+    if kind == "mixture":  # some values exactly 0, the rest exponential
+        return {
+            "dist": "mixture",
+            "components": [
+                {"weight": 1, "of": 0},
+                {"weight": draw(st.integers(1, 9)), "of": {"dist": "exponential", "mean": mean}},
+            ],
+        }
     if kind == "exponential":
         return {"dist": "exponential", "mean": mean}
     if kind in ("lognormal", "gamma"):
@@ -574,23 +582,10 @@ def capacity(records: Records) -> list[int]:
 
 
 def frees_at_leave(scenario: Scenario) -> list[bool]:
-    """Per directory: whether a participant's LEAVE frees the slot at once (no wrap-up)
-    or its WRAP_UP_END does. A wrap-up that may or may not draw 0 would leave that open,
-    so the stressed scenarios never have one."""
-    at_leave = []
-    for name, spec in scenario.directories.items():
-        wrap = spec.wrap_up
-        if isinstance(wrap, Constant):
-            at_leave.append(wrap.value == 0)
-        elif isinstance(wrap, Empirical) and max(wrap.values) == 0:
-            at_leave.append(True)
-        else:
-            sometimes_zero = (isinstance(wrap, Empirical) and min(wrap.values) == 0) or (
-                isinstance(wrap, Uniform) and wrap.low == 0
-            )
-            assert not sometimes_zero, f"{name}: a wrap-up of 0 only sometimes is ambiguous"
-            at_leave.append(False)
-    return at_leave
+    """Per directory: whether a participant's LEAVE frees the slot at once (no wrap-up
+    configured) or its WRAP_UP_END does (any other wrap-up: the model logs WRAP_UP_END
+    even when the drawn wrap-up is 0, so the configuration alone decides)."""
+    return [spec.wrap_up == Constant(value=0.0) for spec in scenario.directories.values()]
 
 
 class Slots:

@@ -1706,3 +1706,40 @@ def test_r12_abandonment_closes_every_open_leg_of_the_chat():
     assert (second.outcome, second.closed, second.gap) == (LegOutcome.ABANDONED, 1, 0)
     (chat,) = chats(r)
     assert chat.outcome is Outcome.ABANDONED_IN_TRANSFER and chat.end == 1
+
+
+def test_r1_mixture_patience_leaves_at_once_or_after_the_other_components_time():
+    """Patience 0 s with weight 1 or 100 s with weight 3: with the only agent busy, each
+    waiting customer leaves at its arrival or exactly 100 s later, about a quarter at
+    once; the draws come from the patience stream alone (arrivals do not move)."""
+    patience = {
+        "dist": "mixture",
+        "components": [{"weight": 1, "of": 0}, {"weight": 3, "of": "100s"}],
+    }
+    instants = [1 + 2 * i for i in range(400)]
+    data = scenario(
+        {"d": {"arrivals": at(*instants), "handle_time": 5000, "patience": patience}},
+        {"a": {"count": 1, "directories": ["d"], "max_chats": 1}},
+        duration=2000,
+    )
+    r = run(data)
+    waited = sorted({round(c.end - c.arrival, 9) for c in chats(r)[1:] if c.end == c.end})
+    assert waited == [0.0, 100.0]
+    at_once = sum(1 for c in chats(r)[1:] if c.end == c.arrival)
+    assert 60 <= at_once <= 140  # 399 customers, p = 1/4: mean 99.75, sd 8.6
+    assert build(data).directories["d"].patience.mean == 75
+
+
+def test_r11_a_directory_with_wrap_up_logs_its_end_even_when_the_draw_is_0():
+    """The log tells which event frees the slot from the configuration alone: with any
+    wrap-up configured, a WRAP_UP_END follows every LEAVE (here at once: the draw is 0),
+    after the chat's END; without wrap-up, the LEAVE frees it."""
+    zero_draws = {"dist": "empirical", "values": [0]}
+    r = run(one_agent({"arrivals": at(0), "wrap_up": zero_draws}, duration=400))
+    assert [(t, k) for t, k, _c, _a in evs(r)][-3:] == [
+        (300.0, "LEAVE"),
+        (300.0, "END"),
+        (300.0, "WRAP_UP_END"),
+    ]
+    r = run(one_agent({"arrivals": at(0)}, duration=400))
+    assert [k for _t, k, _c, _a in evs(r)][-2:] == ["LEAVE", "END"]

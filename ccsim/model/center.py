@@ -42,6 +42,7 @@ from ccsim.model.records import (
     Records,
     Tallies,
 )
+from ccsim.scenario.schema import ZERO as NO_TIME
 from ccsim.scenario.schema import (
     DeclineToDirectory,
     LeaveAfter,
@@ -144,6 +145,7 @@ class DirectoryState:
         "first_decision",
         "first_handle",
         "free",
+        "has_wrap_up",
         "index",
         "name",
         "order",
@@ -434,6 +436,7 @@ class Center:
                 stream(self.root, "decision_after_transfer", name)
             )
             state.wrap_up = sampler(spec.wrap_up, stream(self.root, "wrap_up", name))
+            state.has_wrap_up = spec.wrap_up != NO_TIME  # R11: WRAP_UP_END after every LEAVE
             state.ramp_up = spec.ramp_up
             state.order.least_busy = spec.routing == "least_busy"
             state.automated_message = spec.automated_message
@@ -990,12 +993,16 @@ class Center:
                 reached = earlier.connected == earlier.connected
                 self._close_leg(earlier, LegOutcome.CONNECTED if reached else LegOutcome.ABANDONED)
         chat.ended = True  # the participants' leaving below must not complete the chat
-        freed = [p for p in list(chat.participants) if self._leave(chat, p, release=False)]
+        freed = [
+            (p, directory)
+            for p in list(chat.participants)
+            if (directory := self._leave(chat, p, release=False)) is not None
+        ]
         self._end(chat, Outcome.ABANDONED if leg is None else Outcome.ABANDONED_IN_TRANSFER)
         if ringing is not None:
-            freed.append(ringing)
-        for agent in freed:
-            self._release(agent)
+            freed.append((ringing, None))  # an offer's slot: no wrap-up owed
+        for agent, directory in freed:
+            self._free_slot(agent, directory)
 
     # ------------------------------------------------------------------ service legs
 
@@ -1083,13 +1090,13 @@ class Center:
         for participant in list(chat.participants):
             self._leave(chat, participant)
 
-    def _leave(self, chat: Chat, agent: Agent, release: bool = True) -> bool:
+    def _leave(self, chat: Chat, agent: Agent, release: bool = True) -> DirectoryState | None:
         """R10/R11: End Chat for one participant, who then owes the wrap-up of the
         directory they served; the chat ends when nobody is left and it is not queued.
 
         The slot is freed after the chat's END is logged (the log replays in order). With
-        ``release=False`` the caller frees it; the return value says whether it must
-        (no wrap-up).
+        ``release=False`` the caller frees it (:meth:`_free_slot`) when this returns the
+        directory (no wrap-up time to wait for).
         """
         if chat.tracked_legs:
             self._people_change(chat)
@@ -1113,10 +1120,19 @@ class Center:
         ):
             self._end(chat, Outcome.COMPLETED)
         if wrap_up > 0:
-            return False
+            return None
         if release:
+            self._free_slot(agent, directory)
+        return directory
+
+    def _free_slot(self, agent: Agent, directory: DirectoryState | None) -> None:
+        """Free a slot at once; in a directory with wrap-up a WRAP_UP_END is logged even
+        when the drawn wrap-up is 0, so that a replay of the log knows which event frees
+        the slot from the directory's configuration alone."""
+        if directory is not None and directory.has_wrap_up:
+            self._wrap_up_over(agent, directory)
+        else:
             self._release(agent)
-        return True
 
     def _wrap_up_over(self, agent: Agent, directory: DirectoryState) -> None:
         self._log(EVENT.WRAP_UP_END, None, agent, directory)

@@ -24,6 +24,7 @@ from ccsim.scenario.schema import (
     Exponential,
     Gamma,
     LogNormal,
+    Mixture,
     Uniform,
 )
 
@@ -56,7 +57,7 @@ def stream(root: np.random.SeedSequence, role: str, name: str) -> np.random.Gene
     return np.random.Generator(np.random.PCG64(child))
 
 
-Distribution = Constant | Exponential | LogNormal | Gamma | Uniform | Empirical
+Distribution = Constant | Exponential | LogNormal | Gamma | Uniform | Empirical | Mixture
 
 
 def block_drawer(dist: Distribution, rng: np.random.Generator) -> Callable[[int], np.ndarray]:
@@ -80,7 +81,28 @@ def block_drawer(dist: Distribution, rng: np.random.Generator) -> Callable[[int]
     if isinstance(dist, Constant):
         value = dist.value
         return lambda n: np.full(n, value)
+    if isinstance(dist, Mixture):
+        return _mixture_drawer(dist, rng)
     raise TypeError(f"unknown distribution {dist!r}")
+
+
+def _mixture_drawer(dist: Mixture, rng: np.random.Generator) -> Callable[[int], np.ndarray]:
+    """Choose each value's component by weight, then draw each component's values in one
+    call: the same stream, the same values, however the block is split."""
+    weights = np.asarray(dist.weights)
+    parts = [block_drawer(component.of, rng) for component in dist.components]
+
+    def draw(n: int) -> np.ndarray:
+        chosen = rng.choice(len(parts), size=n, p=weights)
+        values = np.empty(n)
+        for index, part in enumerate(parts):
+            where = chosen == index
+            count = int(where.sum())
+            if count:
+                values[where] = part(count)
+        return values
+
+    return draw
 
 
 def sampler(dist: Distribution | None, rng: np.random.Generator) -> Callable[[], float]:

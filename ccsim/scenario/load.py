@@ -389,11 +389,26 @@ def format_validation_error(error: ValidationError, data: Any = None) -> list[st
         for err in resolved
         if isinstance(err, _Err) and err.item["type"] == "extra_forbidden" and err.path
     }
+    # A list too short only because its failing items were dropped is not a problem of its own.
+    lists_with_failing_items = {
+        tuple(err.path[:i])
+        for err in resolved
+        if isinstance(err, _Err)
+        for i, part in enumerate(err.path)
+        if isinstance(part, int)
+    }
+
+    def said_elsewhere(err: _Err) -> bool:
+        kind = err.item["type"]
+        if kind == "missing":
+            return (tuple(err.path[:-1]), _last(err)) in hinted
+        return kind == "too_short" and tuple(err.path) in lists_with_failing_items
+
     lines: list[str] = []
     for err in resolved:
         if isinstance(err, str):
             new = [err]
-        elif err.item["type"] == "missing" and (tuple(err.path[:-1]), _last(err)) in hinted:
+        elif said_elsewhere(err):
             continue
         else:
             new = _message(err)
@@ -710,7 +725,7 @@ def _either(options: list[str]) -> str:
 
 
 _DIST_HINT = "a duration or a distribution such as {dist: exponential, mean: 4m}"
-_DISTS = "constant, exponential, lognormal, gamma, uniform, empirical"
+_DISTS = "constant, exponential, lognormal, gamma, uniform, empirical, mixture"
 _TYPE_NAMES = {
     "float_type": "a number",
     "float_parsing": "a number",
@@ -759,6 +774,14 @@ def _message(err: _Err) -> list[str]:
         if close:
             got += f"; did you mean {close!r}?"
         return [f"{where}: must be {_either(options)} ({got})"]
+    if kind in ("too_short", "too_long"):
+        bound = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        return [
+            f"{where}: needs {'at least' if kind == 'too_short' else 'at most'} {bound} "
+            f"item(s), got {ctx.get('actual_length')}"
+        ]
+    if kind == "union_tag_invalid" and ctx.get("tag") == "mixture":
+        return [f"{where}: a mixture's component cannot itself be a mixture"]
     if kind == "union_tag_invalid":
         tag = ctx.get("tag")
         hint = _did_you_mean(str(tag), _DISTS.split(", "))

@@ -169,9 +169,44 @@ def _plain_to_constant(value: Any) -> Any:
     return value
 
 
-Distribution = Annotated[
+SimpleDistribution = Annotated[
     Annotated[
         Constant | Exponential | LogNormal | Gamma | Uniform | Empirical,
+        Field(discriminator="dist"),
+    ],
+    BeforeValidator(_plain_to_constant),
+]
+
+
+class Component(Model):
+    """One part of a mixture: its relative weight and its distribution."""
+
+    weight: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
+    of: SimpleDistribution
+
+
+class Mixture(Model):
+    """A value drawn from one of several distributions, chosen by weight: "10% leave at
+    once, the rest after an exponential time with mean 1000 s" is one field. Weights are
+    relative (1 and 9 is 10% and 90%); a component is not itself a mixture."""
+
+    dist: Literal["mixture"]
+    components: Annotated[tuple[Component, ...], Field(min_length=1, max_length=100)]
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        """The components' probabilities (weights scaled to sum to 1)."""
+        total = sum(c.weight for c in self.components)
+        return tuple(c.weight / total for c in self.components)
+
+    @property
+    def mean(self) -> float:
+        return sum(w * c.of.mean for w, c in zip(self.weights, self.components, strict=True))
+
+
+Distribution = Annotated[
+    Annotated[
+        Constant | Exponential | LogNormal | Gamma | Uniform | Empirical | Mixture,
         Field(discriminator="dist"),
     ],
     BeforeValidator(_plain_to_constant),
@@ -679,6 +714,8 @@ def _can_be_zero(dist: Any) -> bool:
         return min(dist.values) == 0
     if isinstance(dist, Uniform):
         return dist.high == 0
+    if isinstance(dist, Mixture):
+        return any(_can_be_zero(component.of) for component in dist.components)
     return False
 
 
