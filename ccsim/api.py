@@ -231,5 +231,8 @@ class Results:
 
         return repr_html(self)
 
+    def __repr__(self) -> str:  # print(results): key metrics, not every field
+        return __import__("ccsim.summary_text").summary_text.summary_text(self)
+
 
 __all__ = ["METRICS", "Replication", "Results", "ccsim_version", "run_one", "simulate"]

@@ -13,8 +13,9 @@ units are checked against the metric (``wait_p90 <= 30s`` but not ``service_leve
 so a CI gate never silently compares seconds with a ratio.
 
 The scenario schema validates the ``expect:`` list of a file with :func:`parse_expectation`
-at load time; it imports this module inside its validator, because this module imports
-``ccsim.results`` (and so the model, which imports the schema).
+at load time, importing this module inside its validator. The metric names come from
+:mod:`ccsim.metric_names`, not :mod:`ccsim.results`, so that loading a scenario with an
+``expect:`` list imports no numerical library.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ccsim.results import (
+from ccsim.metric_names import (
     AGENT_METRICS,
     CHAT_METRICS,
     COUNT_METRICS,
@@ -147,13 +148,15 @@ class Verdict:
     n: int
     confidence: bool
     reason: str  # why it failed ("" when it holds)
+    level: float = 0.95  # the confidence level of the interval (``--confidence``)
 
     @property
     def value_text(self) -> str:
         metric = self.expectation.metric
         text = f"{format_metric_value(metric, self.mean)}"
         if self.n > 1:
-            text += f", 95% CI {format_interval(metric, self.ci_low, self.ci_high)}"
+            interval = format_interval(metric, self.ci_low, self.ci_high)
+            text += f", {100 * self.level:g}% CI {interval}"
         return text + f" ({self.n} replication{'s' if self.n != 1 else ''})"
 
     @property
@@ -175,6 +178,7 @@ class Verdict:
             "ci_high": number(self.ci_high),
             "replications": self.n,
             "confidence": self.confidence,
+            "level": self.level,
             "reason": self.reason,
         }
 
@@ -224,9 +228,12 @@ class Expectation:
             raise ExpectationError(f"{self.text!r}: the results have no {self.path!r}")
         return table[self.metric]
 
-    def evaluate(self, estimate: EstimateLike, confidence: bool = False) -> Verdict:
+    def evaluate(
+        self, estimate: EstimateLike, confidence: bool = False, level: float = 0.95
+    ) -> Verdict:
         """Whether the mean satisfies the comparison, or with ``confidence`` the whole
-        95% interval does (both ends: the interval is convex, so every point inside too)."""
+        interval does (both ends: the interval is convex, so every point inside too).
+        ``level`` is the interval's confidence level, for the messages."""
         compare = COMPARISONS[self.op]
         mean, low, high = float(estimate.mean), float(estimate.ci_low), float(estimate.ci_high)
         n = int(getattr(estimate, "n", 0))
@@ -240,12 +247,12 @@ class Expectation:
             outside = [end for end in (low, high) if not compare(end, self.threshold)]
             if outside:
                 reason = (
-                    f"the 95% interval is not entirely {self.op} {limit} "
+                    f"the {100 * level:g}% interval is not entirely {self.op} {limit} "
                     f"({format_metric_value(self.metric, outside[0])} is not)"
                 )
         elif not compare(mean, self.threshold):
             reason = f"the mean is not {self.op} {limit}"
-        return Verdict(self, not reason, mean, low, high, n, confidence, reason)
+        return Verdict(self, not reason, mean, low, high, n, confidence, reason, level)
 
 
 def _read_path(token: Token, text: str) -> tuple[str | None, str | None, str]:
@@ -283,6 +290,31 @@ def _read_path(token: Token, text: str) -> tuple[str | None, str | None, str]:
         raise ExpectationError(f"{text!r}: {why}")
     _check_metric(metric, allowed, text)
     return scope, name, metric
+
+
+def parse_metric_path(
+    text: str,
+    directories: Collection[str] | None = None,
+    groups: Collection[str] | None = None,
+) -> str:
+    """A metric path as ``ccsim check`` reads it, in the form of
+    :meth:`ccsim.results.Summary.lookup`: ``service_level`` (also ``overall.service_level``),
+    ``directories.NAME.METRIC`` or ``groups.NAME.METRIC``.
+
+    Unknown metrics and scopes raise :class:`ExpectationError` with a did-you-mean; with
+    ``directories`` and ``groups`` given, so do names the scenario does not have.
+    """
+    shown = str(text).strip()
+    tokens = tokenize(shown)
+    if len(tokens) != 1 or tokens[0].kind != "name":
+        raise ExpectationError(
+            f"{shown!r}: not a metric path; write METRIC, directories.NAME.METRIC or "
+            "groups.NAME.METRIC, e.g. directories.sales.service_level"
+        )
+    scope, name, metric = _read_path(tokens[0], shown)
+    if scope is not None and directories is not None and groups is not None:
+        Expectation(shown, scope, name, metric, ">=", 0.0).check_names(directories, groups)
+    return metric if scope is None else f"{scope}.{name}.{metric}"
 
 
 def _check_metric(metric: str, allowed: Iterable[str], text: str) -> None:
@@ -407,13 +439,17 @@ def parse_quantity(text: str | float, metric: str) -> float:
 
 
 def evaluate_all(
-    summary: SummaryLike, expectations: Iterable[Expectation], confidence: bool = False
+    summary: SummaryLike,
+    expectations: Iterable[Expectation],
+    confidence: bool = False,
+    level: float = 0.95,
 ) -> list[Verdict]:
-    """Every expectation's verdict on a ``Summary`` (names are checked first, all of them)."""
+    """Every expectation's verdict on a ``Summary`` (names are checked first, all of them);
+    ``level`` is the confidence level the summary's intervals were computed at."""
     expectations = list(expectations)
     for expectation in expectations:
         expectation.check_names(summary.directories, summary.groups)
-    return [e.evaluate(e.estimate_in(summary), confidence) for e in expectations]
+    return [e.evaluate(e.estimate_in(summary), confidence, level) for e in expectations]
 
 
 __all__ = [
@@ -426,5 +462,6 @@ __all__ = [
     "evaluate_all",
     "format_metric_value",
     "parse_expectation",
+    "parse_metric_path",
     "parse_quantity",
 ]

@@ -3,9 +3,15 @@
 A results folder holds ``summary.json`` (resolved scenario, seed, replications, version,
 runtime and every metric with its interval), ``scenario.yaml`` (the resolved scenario,
 runnable as is), ``replications.csv`` (every metric of every replication, for paired
-comparisons), and the tables ``chats``, ``transfers``, ``agents``, ``events`` as CSV or
-Parquet. Each CSV starts with a ``# ccsim {...}`` line carrying the same header as
-``summary.json`` minus the metrics; Parquet files carry it as file metadata.
+comparisons), and the tables ``chats``, ``transfers``, ``agents`` and, when the run kept
+its event log, ``events``, as CSV or Parquet. Each CSV starts with a ``# ccsim {...}``
+line carrying the same header as ``summary.json`` minus the metrics; Parquet files carry
+it as file metadata.
+
+Tables are written by pyarrow's columnar CSV and Parquet writers: for 200,000 chats
+pandas' ``to_csv`` took seconds per table, longer than the simulation (figures in
+README.md). Numbers are written in their shortest exact form, so a float column whose
+values are whole reads back as integers; :func:`load_results` restores ccsim's dtypes.
 
 Everything is written into a temporary sibling folder that is renamed into place at the
 end, so an interrupted or failed run never leaves a half-written folder behind. The folder
@@ -15,6 +21,8 @@ when asked to (see :mod:`ccsim.safe_write`).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
@@ -55,14 +63,16 @@ def write_results(
     *,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
+    force_hint: str = "force=True",
 ) -> Path:
     """Write ``results`` to the folder ``out``, whole or not at all.
 
     ``out`` must be new, empty, or a results folder ccsim wrote (replaced only with
     ``force``); anything else raises :class:`ccsim.safe_write.OutputRefused` before a
     file is touched. ``inputs`` (the scenario file) are never inside what is replaced.
+    ``force_hint`` is how the caller's user says force (``--force`` on the command line).
     """
-    with staged_folder(out, RESULTS, force=force, inputs=inputs) as staging:
+    with staged_folder(out, RESULTS, force=force, inputs=inputs, force_hint=force_hint) as staging:
         header = results.header()
         (staging / "summary.json").write_text(
             json.dumps(json_safe(results.to_dict()), indent=2) + "\n"
@@ -73,25 +83,55 @@ def write_results(
         _write_table(results.per_replication(), staging / "replications", "csv", header)
         if tables and (results.records or results.loaded_tables):
             for name in TABLES:
-                _write_table(results.table(name), staging / name, fmt, header)
+                frame = _kept_table(results, name)
+                if frame is not None:
+                    _write_table(frame, staging / name, fmt, header)
     return Path(out)
 
 
-def _write_table(frame: pd.DataFrame, stem: Path, fmt: Format, header: dict[str, Any]) -> None:
-    meta = json.dumps({k: v for k, v in header.items()}, separators=(",", ":"))
-    if fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+def _kept_table(results: Results, name: str) -> pd.DataFrame | None:
+    """Table ``name`` of ``results``, or None when there is nothing to write: an event log
+    the run did not keep (``record_events=False`` leaves it empty), or a table missing
+    from the folder the results were loaded from."""
+    try:
+        frame = results.table(name)
+    except LookupError:
+        return None
+    return None if name == "events" and frame.empty else frame
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+
+def _csv_options(quoting: str) -> Any:
+    import pyarrow.csv as pa_csv
+
+    return pa_csv.WriteOptions(include_header=False, quoting_style=quoting)
+
+
+def _write_table(frame: pd.DataFrame, stem: Path, fmt: Format, header: dict[str, Any]) -> None:
+    """One table: CSV after the ``# ccsim {...}`` line and the column names, or Parquet
+    with the header as file metadata."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    meta = json.dumps({k: v for k, v in header.items()}, separators=(",", ":"))
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if fmt == "parquet":
         table = table.replace_schema_metadata(
             {**(table.schema.metadata or {}), b"ccsim": meta.encode()}
         )
         pq.write_table(table, stem.with_suffix(".parquet"))
         return
-    with stem.with_suffix(".csv").open("w", newline="") as handle:
-        handle.write(HEADER_PREFIX + meta + "\n")
-        frame.to_csv(handle, index=False)
+    names = io.StringIO()
+    csv.writer(names, lineterminator="\n").writerow(table.column_names)
+    with stem.with_suffix(".csv").open("wb") as handle:
+        handle.write((HEADER_PREFIX + meta + "\n" + names.getvalue()).encode())
+        start = handle.tell()
+        try:  # plain values, as most tools expect them: no quotes around names
+            pa_csv.write_csv(table, handle, _csv_options("none"))
+        except pa.ArrowInvalid:  # a value holds a comma, quote or newline: quote strings
+            handle.seek(start)
+            handle.truncate()
+            pa_csv.write_csv(table, handle, _csv_options("needed"))
 
 
 class ResultsError(ValueError):
@@ -134,13 +174,16 @@ def read_table(path: str | Path) -> pd.DataFrame:
 def _expected_columns(name: str) -> dict[str, bool]:
     """The columns of table ``name`` as ccsim writes it, each with whether it is numeric
     (read from an empty table, so they follow :data:`ccsim.results.TABLES`)."""
-    from ccsim.model.records import Records
-
-    empty = TABLES[name](Records((), (), (), (), (), duration=1.0, warmup=0.0))
     return {
         column: pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-        for column, dtype in empty.dtypes.items()
+        for column, dtype in _empty_table(name).dtypes.items()
     }
+
+
+def _empty_table(name: str) -> pd.DataFrame:
+    from ccsim.model.records import Records
+
+    return TABLES[name](Records((), (), (), (), (), duration=1.0, warmup=0.0))
 
 
 def _check_columns(frame: pd.DataFrame, expected: dict[str, bool], path: Path) -> None:
@@ -150,6 +193,15 @@ def _check_columns(frame: pd.DataFrame, expected: dict[str, bool], path: Path) -
     for column, numeric in expected.items():
         if numeric and len(frame) and not pd.api.types.is_numeric_dtype(frame[column]):
             raise ResultsError(f"{path}: column {column!r} holds values that are not numbers")
+
+
+def _float_columns_as_floats(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Columns ccsim writes as floats read back as floats: a CSV column whose values
+    are all whole (``0``, ``12``) is read as integers."""
+    for column, dtype in _empty_table(name).dtypes.items():
+        if pd.api.types.is_float_dtype(dtype) and pd.api.types.is_integer_dtype(frame[column]):
+            frame[column] = frame[column].astype(dtype)
+    return frame
 
 
 def _inside(path: Path, folder: Path) -> None:
@@ -251,6 +303,7 @@ def load_results(folder: str | Path) -> Results:
                 _inside(path, folder)
                 loaded[name] = read_table(path)
                 _check_columns(loaded[name], _expected_columns(name), path)
+                _float_columns_as_floats(loaded[name], name)
                 break
     return Results(
         scenario=scenario,

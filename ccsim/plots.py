@@ -230,7 +230,7 @@ def queue_and_staffing(
     _shade_warmup(top, warmup_hours, label=True)
     queue = series["queue_length"] if "queue_length" in series.columns.levels[0] else None
     if queue is None or queue.isna().all().all():
-        _note(top, "no event log (run with events on) — queue length unknown")
+        _note(top, "no event log (ccsim run --events) — queue length unknown")
     else:
         for index, name in enumerate(queue.columns):
             stairs(top, queue[name].to_numpy(), color=color(index), linewidth=1.8, label=name)
@@ -280,12 +280,20 @@ def _line_handle(style: str, label: str) -> Any:
 # --------------------------------------------------------------------------- agent groups
 
 
-def utilization(results: Results | pd.DataFrame, ax: Axes | None = None) -> Figure:
-    """Utilization and occupancy per agent group, mean with 95% interval error bars.
+def utilization(
+    results: Results | pd.DataFrame, ax: Axes | None = None, confidence: float = 0.95
+) -> Figure:
+    """Utilization and occupancy per agent group, mean with error bars of the interval at
+    ``confidence`` (95% by default).
 
-    ``results`` may be a summary frame (``Results.summary()``).
+    ``results`` may be a summary frame (``Results.summary()``, whose intervals are 95%).
     """
-    summary = results if isinstance(results, pd.DataFrame) else results.summary()
+    if isinstance(results, pd.DataFrame):
+        summary = results
+    else:
+        from ccsim.confidence import results_summary
+
+        summary = results_summary(results, confidence).frame()
     rows = summary[summary["scope"] == "group"]
     fig, ax = _axes(ax, (8, 4.5))
     metrics = ("utilization", "occupancy")
@@ -330,7 +338,7 @@ def utilization(results: Results | pd.DataFrame, ax: Axes | None = None) -> Figu
         "Utilization (held slot time / staffed slot time) and occupancy\n"
         "(time with ≥ 1 chat / staffed time), "
         + (
-            "error bars: 95% CI over replications"
+            f"error bars: {100 * confidence:g}% CI over replications"
             if has_intervals
             else "one replication: no confidence intervals"
         ),
@@ -655,7 +663,7 @@ CURVE_MARKERS = ("o", "s", "^", "D", "v")
 CURVE_STYLES = ("-", "--", "-.", ":")
 
 #: Columns of a sweep file that describe the run, not a swept parameter.
-SWEEP_RUN_COLUMNS = ("seed", "replications", "scenario_sha")
+SWEEP_RUN_COLUMNS = ("seed", "replications", "confidence", "scenario_sha")
 
 
 def sweep_metrics(frame: pd.DataFrame) -> list[str]:
@@ -771,10 +779,14 @@ class Chart:
     note: str = ""
 
 
-def standard_charts(results: Results, freq: str | float = "15m") -> list[Chart]:
+def standard_charts(
+    results: Results, freq: str | float = "15m", confidence: float = 0.95
+) -> list[Chart]:
     """Every chart that fits these results (for the report and ``--figures``); a chart
     that needs tables the results lack comes back with a note instead."""
-    charts: list[Chart] = [Chart("utilization", "Agent groups", utilization(results))]
+    charts: list[Chart] = [
+        Chart("utilization", "Agent groups", utilization(results, confidence=confidence))
+    ]
     try:
         has_events = not results.events.empty
     except LookupError:
@@ -791,7 +803,7 @@ def standard_charts(results: Results, freq: str | float = "15m") -> list[Chart]:
     )
     for name, title, build in builders:
         if name == "chat_timeline" and not has_events:
-            note = "not drawn: these results have no event log (run with events on)"
+            note = "not drawn: these results have no event log (ccsim run --events)"
             charts.append(Chart(name, title, None, note))
             continue
         try:

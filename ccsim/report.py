@@ -24,7 +24,7 @@ import yaml
 
 from ccsim import results
 from ccsim.results import OUTCOMES_NOTE, Estimate
-from ccsim.safe_write import REPORT, html_generator_tag, write_file
+from ccsim.safe_write import REPORT, html_document_head, write_file
 from ccsim.scenario.schema import ToDirectory
 from ccsim.scenario.units import compact_duration
 
@@ -47,6 +47,7 @@ table.ccsim th { background: #f4f4f4; }
 table.text th, table.text td { text-align: left; }
 .ci { color: #777; font-size: 0.85em; white-space: nowrap; }
 .note { color: #777; font-style: italic; }
+.miss { color: #b00020; font-weight: 600; }
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; height: auto; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr));
         gap: 0 1.5em; }
@@ -99,13 +100,7 @@ CHART_CAPTIONS = {
 
 def _page_head(title: str) -> str:
     """The start of a self-contained page: no external stylesheet, font or script."""
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-{html_generator_tag()}
-<title>{escape(title)}</title>
+    return f"""{html_document_head()}<title>{escape(title)}</title>
 <style>{STYLE}</style>
 </head>
 <body>
@@ -159,12 +154,15 @@ def _by_name_table(
     return _table([label, *names], rows)
 
 
-def summary_html(results: Results, heading_level: int = 3) -> str:
-    """Overall, per-directory and per-group tables, each value with its 95% interval."""
-    summary = results.summary_table
+def summary_html(results: Results, heading_level: int = 3, confidence: float = 0.95) -> str:
+    """Overall, per-directory and per-group tables, each value with its interval at
+    ``confidence`` (95% by default)."""
+    from ccsim.confidence import results_summary
+
+    summary = results_summary(results, confidence)
     h = f"h{heading_level}"
     overall = _table(
-        ["metric", "mean", "95% CI"],
+        ["metric", "mean", f"{100 * confidence:g}% CI"],
         (
             [
                 _td(metric),
@@ -325,8 +323,13 @@ def figure_png(figure: Figure, dpi: int = 100) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def report_html(results: Results, freq: str | float = "15m", title: str | None = None) -> str:
-    """The whole page as one string (see module doc)."""
+def report_html(
+    results: Results,
+    freq: str | float = "15m",
+    title: str | None = None,
+    confidence: float = 0.95,
+) -> str:
+    """The whole page as one string (see module doc); intervals at ``confidence``."""
     from ccsim.plots import standard_charts
 
     scenario = results.scenario
@@ -338,8 +341,9 @@ def report_html(results: Results, freq: str | float = "15m", title: str | None =
         f"{results.version}, simulation took {results.runtime_s:.1f} s; page made {made}."
     )
     charts = []
-    for chart in standard_charts(results, freq):
-        caption = escape(CHART_CAPTIONS.get(chart.name, ""))
+    level = f"{100 * confidence:g}%"
+    for chart in standard_charts(results, freq, confidence=confidence):
+        caption = escape(CHART_CAPTIONS.get(chart.name, "").replace("95%", level))
         if chart.figure is None:
             charts.append(f"<h3>{escape(chart.title)}</h3><p class='note'>{escape(chart.note)}</p>")
             continue
@@ -356,9 +360,9 @@ def report_html(results: Results, freq: str | float = "15m", title: str | None =
     return f"""{_page_head(title)}{description}
 <p class="lead">{escape(lead)}</p>
 <h2>Results</h2>
-<p>Means over replications with 95% confidence intervals (Student t); chats arriving in
+<p>Means over replications with {level} confidence intervals (Student t); chats arriving in
 the warm-up are not measured.</p>
-{summary_html(results)}
+{summary_html(results, confidence=confidence)}
 <h2>Charts</h2>
 {"".join(charts)}
 <h2>Scenario</h2>
@@ -375,11 +379,17 @@ def _write_atomic(path: Path, text: str) -> Path:
 
 
 def write_report(
-    results: Results, path: str | Path, freq: str | float = "15m", title: str | None = None
+    results: Results,
+    path: str | Path,
+    freq: str | float = "15m",
+    title: str | None = None,
+    confidence: float = 0.95,
 ) -> Path:
-    """Write the HTML report of ``results`` to ``path`` (folders are created); an existing
-    file is replaced only if ccsim wrote it."""
-    return _write_atomic(Path(path), report_html(results, freq=freq, title=title))
+    """Write the HTML report of ``results`` to ``path`` (folders are created), intervals
+    at ``confidence``; an existing file is replaced only if ccsim wrote it."""
+    return _write_atomic(
+        Path(path), report_html(results, freq=freq, title=title, confidence=confidence)
+    )
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -394,22 +404,38 @@ DEFAULT_SWEEP_METRICS = (
 )
 
 
+def default_sweep_metrics(frame: pd.DataFrame) -> list[str]:
+    """The curves of a sweep page by default: the usual overall metrics, then each
+    directory's service level (when the table has them: a shared group can lift the
+    overall one while a directory misses its target)."""
+    from ccsim.plots import sweep_metrics
+
+    available = sweep_metrics(frame)
+    overall = [m for m in DEFAULT_SWEEP_METRICS if m in available]
+    per_directory = [
+        m for m in available if m.startswith("directories.") and m.endswith(".service_level")
+    ]
+    return overall + (per_directory if len(per_directory) > 1 else [])
+
+
 def sweep_charts(
     frame: pd.DataFrame,
     metrics: Sequence[str] | None = None,
     targets: Mapping[str, float] | None = None,
 ) -> list[tuple[str, Figure]]:
-    """One sweep curve per metric (default: the usual ones the table has), with its
-    target line if ``targets`` names one."""
+    """One sweep curve per metric (default: :func:`default_sweep_metrics`), with its
+    target line if ``targets`` names one; a metric with a target is drawn even if not
+    asked for. Metrics are paths (``directories.sales.service_level``)."""
     from ccsim.plots import sweep_curve, sweep_metrics
 
     available = sweep_metrics(frame)
-    chosen = list(metrics) if metrics else [m for m in DEFAULT_SWEEP_METRICS if m in available]
+    targets = targets or {}
+    chosen = list(metrics) if metrics else default_sweep_metrics(frame)
+    chosen += [m for m in targets if m not in chosen]
     missing = [m for m in chosen if m not in available]
     if missing:
         have = ", ".join(available)
         raise KeyError(f"no metric {', '.join(missing)} in the sweep; it has {have}")
-    targets = targets or {}
     return [(m, sweep_curve(frame, m, target=targets.get(m))) for m in chosen]
 
 
@@ -418,11 +444,19 @@ def sweep_report_html(
     metrics: Sequence[str] | None = None,
     targets: Mapping[str, float] | None = None,
     title: str = "ccsim sweep",
+    checks: Sequence[Any] = (),
 ) -> str:
-    """A self-contained page of a sweep table: the curves, then the table itself."""
+    """A self-contained page of a sweep table: the targets met and missed, the curves,
+    then the table itself. ``checks`` are :class:`ccsim.expect.Expectation` targets
+    (``directories.fraud.service_level >= 80%``), judged on each point's mean: drawn as
+    lines, listed with the points that meet them, and marked in the table where missed."""
+    from ccsim.expect import COMPARISONS
     from ccsim.plots import sweep_parameters
+    from ccsim.sweep import target_outcomes
 
-    charts = sweep_charts(frame, metrics, targets)
+    lines = {c.path: c.threshold for c in checks}
+    lines.update(targets or {})
+    charts = sweep_charts(frame, metrics, lines)
     parameters = sweep_parameters(frame)
     shown = [m for m, _ in charts]
     rows = []
@@ -433,7 +467,18 @@ def sweep_report_html(
             estimate = Estimate(
                 record[metric], record[f"{metric}_ci_low"], record[f"{metric}_ci_high"]
             )
-            cells.append(_cell(base, estimate))
+            cell = _cell(base, estimate)
+            misses = [
+                c.text
+                for c in checks
+                if c.path == metric
+                and estimate.mean == estimate.mean  # not NaN
+                and not COMPARISONS[c.op](estimate.mean, c.threshold)
+            ]
+            if misses:
+                mark = f'<br><span class="miss">misses {escape("; ".join(misses))}</span>'
+                cell = cell.removesuffix("</td>") + mark + "</td>"
+            cells.append(cell)
         rows.append(cells)
     figures = "".join(
         f'<figure id="{escape(m)}"><img alt="{escape(m)}" src="{figure_png(fig)}"></figure>'
@@ -445,9 +490,19 @@ def sweep_report_html(
             f"{int(frame['replications'].iloc[0])} replications per point, seed "
             f"{int(frame['seed'].iloc[0])}, the same random numbers at every point; "
         )
+    level = 0.95
+    if "confidence" in frame.columns and len(frame):
+        level = float(frame["confidence"].iloc[0])
     lead = f"{runs}{len(frame)} points over {', '.join(parameters) or 'no parameter'}."
-    return f"""{_page_head(title)}<p class="lead">{escape(lead)} Bands and intervals are 95%
-confidence intervals over replications.</p>
+    verdicts = ""
+    if checks:
+        items = "".join(
+            f"<li>{escape(outcome.text)}</li>" for outcome in target_outcomes(frame, checks)
+        )
+        verdicts = f'<h2>Targets</h2>\n<p class="note">On each point\'s mean.</p><ul>{items}</ul>'
+    return f"""{_page_head(title)}<p class="lead">{escape(lead)} Bands and intervals are \
+{100 * level:g}% confidence intervals over replications.</p>
+{verdicts}
 <h2>Curves</h2>
 <div class="grid">{figures}</div>
 <h2>Table</h2>
@@ -463,13 +518,15 @@ def write_sweep_report(
     metrics: Sequence[str] | None = None,
     targets: Mapping[str, float] | None = None,
     title: str = "ccsim sweep",
+    checks: Sequence[Any] = (),
 ) -> Path:
     """Write the HTML page of a sweep table (see :func:`sweep_report_html`)."""
-    return _write_atomic(Path(path), sweep_report_html(frame, metrics, targets, title))
+    return _write_atomic(Path(path), sweep_report_html(frame, metrics, targets, title, checks))
 
 
 __all__ = [
     "DEFAULT_SWEEP_METRICS",
+    "default_sweep_metrics",
     "format_metric",
     "report_html",
     "repr_html",

@@ -24,7 +24,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ccsim.api import Results
-from ccsim.compare import Comparison, Difference, compare, compare_scenarios
+from ccsim.compare import (
+    HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
+    Comparison,
+    Difference,
+    compare,
+    compare_scenarios,
+)
 from ccsim.expect import (
     METRICS,
     ExpectationError,
@@ -38,31 +45,10 @@ from ccsim.expect import (
 
 Source = Results | str | Path
 
-# Which direction is worse, for metrics where that is clear to a customer-facing QA.
-HIGHER_IS_WORSE = frozenset(
-    {
-        "abandoned",
-        "abandon_rate",
-        "wait_mean",
-        "wait_p50",
-        "wait_p90",
-        "wait_p95",
-        "transfer_wait_mean",
-        "transfer_wait_p90",
-        "handoff_gap_mean",
-        "handoff_gap_p90",
-        "handoff_gap_p95",
-        "session_time_mean",
-        "abandoned_initial",
-        "abandoned_in_transfer",
-        "queued_abandoned",
-        "queued_wait_mean",
-        "queued_wait_p90",
-    }
-)
-LOWER_IS_WORSE = frozenset(
-    {"service_level", "answered", "completed", "queued_service_level", "queued_answered"}
-)
+# Which direction is worse: the one list of directions, in :mod:`ccsim.compare` (the
+# verdicts of ``ccsim compare`` use it too).
+HIGHER_IS_WORSE = LOWER_IS_BETTER
+LOWER_IS_WORSE = HIGHER_IS_BETTER
 DEFAULT_REGRESSION_METRICS = (
     "service_level",
     "abandon_rate",

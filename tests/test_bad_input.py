@@ -878,3 +878,18 @@ def test_warnings_read_bare_numbers_from_the_file_and_overrides(tmp_path: Path) 
     data = read_scenario_data(path, ["directories.sales.arrivals=3"])
     found = scenario_warnings(scenario_from_dict(data), data)
     assert [w.path for w in found if "a second" in w.message] == ["directories.sales.arrivals"]
+
+
+def test_settings_that_make_every_alert_fail_are_warned() -> None:
+    """Alerts that are never answered, and invitations of a group with nobody in it,
+    are warned at the field that causes them (the run would otherwise blame load)."""
+    text = BASE.replace(
+        "  team: {count: 4, directories: [sales]}",
+        "  team: {count: 4, directories: [sales]}\n  sup: {count: 0}\n"
+        "offer: {no_answer_probability: 1, response_time: 20s, no_answer_timeout: 10s}\n"
+        "transfers: [{from: sales, to: {group: sup}, probability: 0.1}]",
+    )
+    found = {w.path: w.message for w in warnings_of(text)}
+    assert "every offer and invitation is missed" in found["offer.no_answer_probability"]
+    assert "exceeds no_answer_timeout" in found["offer.response_time"]
+    assert "no agents on shift" in found["transfers.0.to.group"]

@@ -1,4 +1,5 @@
-"""``ccsim check``: exit codes 0/1/2, listed failures, --confidence, --junit, folders."""
+"""``ccsim check``: exit codes 0/1/2, listed failures, --whole-interval and --confidence,
+--junit, folders."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def test_r8_check_exits_1_on_a_cold_transfer_listing_value_and_interval() -> Non
     assert result.stdout.splitlines()[-1] == "1 of 5 expectations failed"
 
 
-def test_confidence_fails_an_expectation_whose_interval_crosses_the_limit() -> None:
+def test_whole_interval_fails_an_expectation_whose_interval_crosses_the_limit() -> None:
     scenario = load_scenario(BASELINE, OVERRIDES)
     estimate = simulate(scenario, replications=3, keep_records=False).summary_table.lookup(
         "directories.support.wait_p90"
@@ -60,10 +61,13 @@ def test_confidence_fails_an_expectation_whose_interval_crosses_the_limit() -> N
     limit = (estimate.mean + estimate.ci_high) / 2  # the mean is below, the interval is not
     text = f"directories.support.wait_p90 <= {limit:.3f}"
     assert check(BASELINE, *SHORT, "-e", text).exit_code == 0
-    strict = check(BASELINE, *SHORT, "-e", text, "--confidence")
+    strict = check(BASELINE, *SHORT, "-e", text, "--whole-interval")
     assert strict.exit_code == 1, strict.output
-    assert "whole 95% interval must hold (--confidence)" in strict.stdout
+    assert "whole 95% interval must hold" in strict.stdout
     assert f"FAIL {text}: " in strict.stdout and "the 95% interval is not entirely" in strict.stdout
+    # --confidence is the level, as in every command: a 50% interval is narrower
+    loose = check(BASELINE, *SHORT, "-e", text, "--whole-interval", "--confidence", "0.5")
+    assert "whole 50% interval must hold" in loose.stdout and "50% CI [" in loose.stdout
 
 
 @pytest.mark.parametrize(

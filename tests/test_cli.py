@@ -62,12 +62,11 @@ def test_run_out_writes_summary_scenario_and_tables(tmp_path: Path) -> None:
         ".ccsim-output",  # the marker: ccsim replaces only folders that carry it
         "agents.csv",
         "chats.csv",
-        "events.csv",
         "replications.csv",
         "scenario.yaml",
         "summary.json",
         "transfers.csv",
-    ]
+    ]  # the event log (events.csv) only with --events: see tests/test_output_tables.py
     for table in ("chats.csv", "transfers.csv"):
         first = (out / table).read_text().splitlines()[0]
         header = json.loads(first.removeprefix("# ccsim "))

@@ -8,27 +8,31 @@ does not tidy; pool workers die with their parent; a lost Dask cluster is one li
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 import ccsim
+import ccsim.output
 from ccsim.api import Results
 from ccsim.cli import app
 from ccsim.commands.check import junit_report, junit_text
 from ccsim.expect import Expectation, Verdict
 from ccsim.output import load_results, write_results
 from ccsim.safe_write import MARKER, OutputRefused, exclusive_lock, read_marker
-from ccsim.sweep import SweepFile
+from ccsim.sweep import SweepError, SweepFile
 
 ROOT = Path(__file__).resolve().parents[1]
 RETAIL = ROOT / "scenarios" / "retail.yaml"
@@ -92,8 +96,8 @@ def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the simulation ran before the output path was checked")
 
-    monkeypatch.setattr("ccsim.cli.simulate", refuse)
-    monkeypatch.setattr("ccsim.commands.check.simulate", refuse)
+    # every command imports ccsim.api's simulate when it runs (start-up stays light)
+    monkeypatch.setattr("ccsim.api.simulate", refuse)
     monkeypatch.setattr("ccsim.output.load_results", refuse)
 
 
@@ -615,3 +619,305 @@ def test_a_dask_cluster_lost_mid_run_is_one_line_and_exit_1(
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "lost the Dask cluster" in errors[0], result.output
     assert "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------- QA attack round
+
+
+def _copy_of_safe_write(path: Path) -> None:
+    path.write_bytes((ROOT / "ccsim" / "safe_write.py").read_bytes())
+
+
+def _note_mentioning_ccsim(path: Path) -> None:
+    path.write_text(
+        '# My notes\n\nccsim pages carry `<meta name="generator" content="ccsim 1.0">` and '
+        "JUnit files `<?xml version='1.0' encoding='utf-8'?>\n<!-- generator: ccsim 1.0 "
+        "(JUnit report of ccsim check) -->` somewhere.\n"
+    )
+
+
+@pytest.mark.parametrize("content", [_copy_of_safe_write, _note_mentioning_ccsim])
+@pytest.mark.parametrize("command", ["run --report", "check --junit", "report -o"])
+def test_a_file_that_merely_mentions_ccsim_is_never_replaced(
+    command: str,
+    content: Callable[[Path], None],
+    workspace: Path,
+    results: Results,
+    no_simulation: None,
+) -> None:
+    """P1: only a file that starts with ccsim's exact document head is ccsim's."""
+    saved = workspace / "saved"
+    write_results(results, saved)
+    target = workspace / "docs" / "notes.md"
+    content(target)
+    name, option = command.split(" ")
+    args = [name, str(saved) if name == "report" else str(workspace / "proj" / "s.yaml")]
+    args += [option, str(target)]
+    args += QUICK if name == "run" else ["-e", "service_level >= 0"] if name == "check" else []
+    before = snapshot(workspace)
+    result = runner.invoke(app, args)
+    shown = "--output" if option == "-o" else option
+    assert_refused(result, f"{shown} {target}", "written by ccsim")
+    assert snapshot(workspace) == before
+
+
+def _sweep(scenario: Path, out: Path, axis: str = "agents.sales_team.count=10,11") -> Any:
+    return runner.invoke(app, ["sweep", str(scenario), "--set", axis, *QUICK, "--out", str(out)])
+
+
+def test_a_torn_sweep_file_is_checked_before_its_last_line_is_cut(workspace: Path) -> None:
+    """P2: a file of another sweep (or scenario) with a torn last line stays byte for byte."""
+    scenario = workspace / "proj" / "s.yaml"
+    own = workspace / "docs" / "own.csv"
+    assert _sweep(scenario, own).exit_code == 0
+    whole = own.read_bytes()
+    torn = whole + b"12,7,2,0.95,abc"  # a last line without newline
+
+    edited = workspace / "docs" / "edited.yaml"
+    data = yaml.safe_load(scenario.read_text())
+    data["name"] = f"{data['name']} edited"
+    edited.write_text(yaml.safe_dump(data, sort_keys=False))
+    other_scenario = workspace / "docs" / "other-scenario.csv"
+    other_scenario.write_bytes(torn)
+    result = _sweep(edited, other_scenario)
+    assert_refused(result, str(other_scenario), "different scenario")
+    assert other_scenario.read_bytes() == torn
+
+    # this sweep's own file: the torn line is repaired and the sweep resumes
+    own.write_bytes(torn)
+    result = _sweep(scenario, own)
+    assert result.exit_code == 0, result.output
+    assert own.read_bytes() == whole
+
+
+def test_a_sweep_file_of_another_sweep_with_a_torn_line_is_left_whole(tmp_path: Path) -> None:
+    out = tmp_path / "s.csv"
+    columns = ["x", "seed", "replications", "confidence", "scenario_sha", "m", "m_ci_low"]
+    columns.append("m_ci_high")
+    text = ",".join(columns) + "\n1,1,2,0.95,d,0.5,0.4,0.6\n2,1,2,0.9"
+    out.write_text(text)
+    for mine, digest in ((["y", *columns[1:]], "d"), (columns, "other")):
+        with pytest.raises(SweepError):
+            SweepFile(out, mine, digest).load()
+        assert out.read_text() == text
+    assert len(SweepFile(out, columns, "d").load()) == 1
+    assert out.read_text() == text.rsplit("\n", 1)[0] + "\n"
+
+
+def _forged(folder: Path, kind: str, files: object) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = {"ccsim_output": kind, "format": 2, "ccsim": ccsim.__version__, "files": files}
+    (folder / MARKER).write_text(json.dumps(marker))
+
+
+@pytest.mark.parametrize(
+    "files",
+    [["thesis.docx"], {"thesis.docx": "0" * 64}, {"thesis.docx": True}],
+    ids=["list", "wrong hash", "no hash"],
+)
+def test_a_forged_marker_never_makes_user_files_deletable(
+    workspace: Path, results: Results, files: object
+) -> None:
+    """P4: a marker's word alone deletes nothing, at the top or in a nested folder."""
+    scenario = str(workspace / "proj" / "s.yaml")
+    forged = workspace / "forged"
+    _forged(forged, "results", files)
+    (forged / "thesis.docx").write_bytes(b"PK\x03\x04 four years of work")
+    nested = workspace / "nested"
+    write_results(results, nested)
+    _forged(nested / "old", "results", files)
+    (nested / "old" / "thesis.docx").write_bytes(b"PK\x03\x04 four years of work")
+    figures = workspace / "figs"
+    _forged(figures, "figures", ["photo.png"] if isinstance(files, list) else {"photo.png": "0"})
+    (figures / "photo.png").write_bytes(b"\x89PNG holiday")
+    before = snapshot(workspace)
+    for out, shown in ((forged, "thesis.docx"), (nested, "old")):
+        result = runner.invoke(app, ["run", scenario, *QUICK, "--out", str(out), "--force"])
+        assert_refused(result, str(out), f"did not write ({shown})")
+    result = runner.invoke(app, ["report", str(nested), "--figures", str(figures)])
+    assert_refused(result, f"--figures {figures}", "did not write (photo.png)")
+    assert snapshot(workspace) == before
+
+
+def test_only_regular_litter_files_and_ccsim_pages_are_ccsims(
+    workspace: Path, results: Results
+) -> None:
+    """P5: a folder named like litter holds user data; a page is ccsim's only by its hash."""
+    scenario = str(workspace / "proj" / "s.yaml")
+    res = workspace / "res"
+    write_results(results, res)
+    for name in (".DS_Store", "Thumbs.db", "desktop.ini"):
+        (res / name).mkdir()
+        (res / name / "mine.txt").write_text("user data\n")
+        before = snapshot(workspace)
+        result = runner.invoke(app, ["run", scenario, *QUICK, "--out", str(res), "--force"])
+        assert_refused(result, str(res), f"did not write ({name})")
+        assert snapshot(workspace) == before
+        (res / name / "mine.txt").unlink()
+        (res / name).rmdir()
+    page = runner.invoke(app, ["report", str(res)])  # a page ccsim writes into the folder
+    assert page.exit_code == 0, page.output
+    (res / "notes.html").write_text(
+        (res / "report.html").read_text().replace("</body>", "<p>my notes</p></body>")
+    )
+    before = snapshot(workspace)
+    result = runner.invoke(app, ["run", scenario, *QUICK, "--out", str(res), "--force"])
+    assert_refused(result, str(res), "did not write (notes.html)")
+    assert snapshot(workspace) == before
+    (res / "notes.html").unlink()
+    (res / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")  # a regular litter file
+    result = runner.invoke(app, ["run", scenario, *QUICK, "--out", str(res), "--force"])
+    assert result.exit_code == 0, result.output
+    assert (res / ".DS_Store").read_bytes() == b"\x00\x00\x00\x01Bud1"  # kept, not deleted
+    assert not (res / "report.html").exists()  # ccsim's own page went with the old results
+    assert litter(workspace) == []
+
+
+def _fill(folder: Path) -> None:
+    descriptor = os.open(folder / "filler.bin", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        with contextlib.suppress(OSError):
+            while os.write(descriptor, b"\0" * 512):
+                pass
+    finally:
+        os.close(descriptor)
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A small tmpfs filled to the last byte (root only, where mounting is allowed)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
+        pytest.skip("mounting a small file system needs root on Linux")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        _fill(disk)
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_outputs_on_a_full_disk_are_one_error_line(full_disk: Path, workspace: Path) -> None:
+    """P6: every output on a full disk: one error line, no traceback, nothing left."""
+    scenario = str(workspace / "proj" / "s.yaml")
+    before = snapshot(full_disk)
+    commands = {
+        "--out": ["run", scenario, *QUICK, "--out", str(full_disk / "res")],
+        "--report": ["run", scenario, *QUICK, "--report", str(full_disk / "r.html")],
+        "--junit": [
+            *["check", scenario, *QUICK[:4], "-e", "offered >= 0"],
+            *["--junit", str(full_disk / "ci.xml")],
+        ],
+        "sweep --out": [
+            *["sweep", scenario, "--set", "agents.sales_team.count=10", *QUICK],
+            *["--out", str(full_disk / "sweep.csv")],
+        ],
+    }
+    for name, args in commands.items():
+        result = runner.invoke(app, args)
+        assert result.exit_code in (1, 2), (name, result.output)
+        assert "No space left on device" in flat(result.output), (name, result.output)
+        assert "Traceback" not in result.output, (name, result.output)
+        assert isinstance(result.exception, SystemExit), (name, result.exception)
+        assert snapshot(full_disk) == before, name
+
+
+def test_a_sweep_row_is_written_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """P6, P7: short writes are continued; a failed write is undone, with one error line."""
+    out = tmp_path / "sweep.csv"
+    real_write = os.write
+    calls = {"n": 0}
+
+    def short(descriptor: int, data: bytes) -> int:
+        return real_write(descriptor, bytes(data[:7]))  # a few bytes at a time
+
+    monkeypatch.setattr("ccsim.sweep.os.write", short)
+    result = _sweep(RETAIL, out)
+    assert result.exit_code == 0, result.output
+    whole = out.read_bytes()
+    assert whole.endswith(b"\n") and len(whole.splitlines()) == 3
+
+    out.unlink()
+
+    def full_after_first_row(descriptor: int, data: bytes) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return real_write(descriptor, data)
+        real_write(descriptor, bytes(data[:5]))  # part of the second row, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("ccsim.sweep.os.write", full_after_first_row)
+    result = _sweep(RETAIL, out)
+    assert result.exit_code in (1, 2), result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "No space left on device" in flat(result.output)
+    assert "Traceback" not in result.output
+    assert out.read_bytes() == b"".join(whole.splitlines(keepends=True)[:2])  # no torn row
+    assert sorted(os.listdir(tmp_path)) == ["sweep.csv"]
+
+    monkeypatch.setattr("ccsim.sweep.os.write", real_write)
+    assert _sweep(RETAIL, out).exit_code == 0  # resumes the point that was not written
+    assert len(out.read_bytes().splitlines()) == 3
+
+
+def test_any_name_the_os_accepts_is_a_good_output_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """P10: the names of ccsim's temporary siblings stay short when the output's is long."""
+    monkeypatch.chdir(tmp_path)
+    long = "r" * 235
+    args = ["run", str(RETAIL), *QUICK, "--out", long, "--report", f"{long}.html"]
+    for extra in ([], ["--force"]):
+        result = runner.invoke(app, [*args, *extra], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    result = _sweep(RETAIL, tmp_path / f"{long}.csv")
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(tmp_path)) == sorted([long, f"{long}.html", f"{long}.csv"])
+
+
+def test_no_folder_the_user_did_not_name_is_created(
+    workspace: Path, results: Results, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """P11: ``x/../res`` creates no ``x``; a failed write removes the folders it made."""
+    work = workspace / "work"
+    result = runner.invoke(
+        app, ["run", str(RETAIL), *QUICK, "--out", "x/../res", "--report", "y/../page.html"]
+    )
+    assert result.exit_code == 0, result.output
+    assert _sweep(RETAIL, Path("z/../sweep.csv")).exit_code == 0
+    assert sorted(os.listdir(work)) == ["page.html", "res", "sweep.csv"]
+
+    def fail(*args: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("ccsim.output._write_table", fail)
+    with pytest.raises(OSError):
+        write_results(results, work / "a" / "b" / "res")
+    assert sorted(os.listdir(work)) == ["page.html", "res", "sweep.csv"]
+
+
+def test_a_concurrent_run_loser_is_told_the_option(
+    workspace: Path, results: Results, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """P12: the command line says --force, not the API's force=True."""
+    real_table = ccsim.output._write_table
+    out = workspace / "work" / "res"
+
+    def another_run_finishes_first(*args: Any) -> None:
+        if not out.exists():
+            out.mkdir()  # claimed first, so the other run writes its tables unpatched
+            monkeypatch.setattr("ccsim.output._write_table", real_table)
+            write_results(results, out)
+        real_table(*args)
+
+    monkeypatch.setattr("ccsim.output._write_table", another_run_finishes_first)
+    result = runner.invoke(app, ["run", str(RETAIL), *QUICK, "--out", str(out)])
+    assert_refused(result, f"--out {out}", "add --force")
+    assert "force=True" not in result.output

@@ -174,7 +174,14 @@ def test_report_of_a_sweep_csv_draws_its_curves_and_table(tmp_path: Path) -> Non
     write_sweep(sweep)
     result = runner.invoke(
         app,
-        ["report", str(sweep), "--target", "service_level=80%", "--figures", str(tmp_path / "f")],
+        [
+            "report",
+            str(sweep),
+            "--target",
+            "service_level >= 85%",
+            "--figures",
+            str(tmp_path / "f"),
+        ],
     )
     assert result.exit_code == 0, result.output
     page = (tmp_path / "sweep.html").read_text()
@@ -183,6 +190,13 @@ def test_report_of_a_sweep_csv_draws_its_curves_and_table(tmp_path: Path) -> Non
     assert all(src.startswith("data:image/png;base64,") for src in checker.images)
     assert "5 replications per point, seed 7" in page and "3 points over" in page
     assert "<td>80.0%" in page and "[78.0%, 82.0%]" in page
+    # the target in check's grammar: where it is met, and a mark where it is missed
+    said = " ".join(result.output.split())
+    assert (
+        "MISS service_level >= 85%: met at 2 of 3 points (agents.support_team.count = 4, 5)" in said
+    )
+    assert "missed at agents.support_team.count = 3" in said
+    assert page.count('class="miss"') == 1
     assert sorted(p.name for p in (tmp_path / "f").iterdir()) == [
         ".ccsim-output",  # the marker of a folder of ccsim's charts
         "sweep_service_level.png",
@@ -193,9 +207,12 @@ def test_report_of_a_sweep_csv_draws_its_curves_and_table(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--target", "wait_p90=80%"], "'%' applies to ratios"),
-        (["--target", "service_level"], "write METRIC=VALUE"),
-        (["-m", "wait_p99"], "no metric wait_p99"),
+        (["--target", "wait_p90 <= 80%"], "'%' applies to ratios"),
+        (["--target", "service_level"], "expected a comparison"),
+        (["--target", "service_level=80%"], "write METRIC OP VALUE as in ccsim check"),
+        (["--target", "directories.sales.service_level >= 80%"], "no metric directories.sales"),
+        (["-m", "wait_p99"], "unknown metric 'wait_p99'"),
+        (["-m", "wait_p95"], "no metric wait_p95"),
     ],
 )
 def test_report_of_a_sweep_names_a_bad_metric_or_target(

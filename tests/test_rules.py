@@ -1527,6 +1527,20 @@ def test_r8_zero_time_transfer_loop_is_refused_with_the_rules_named():
     assert chat.transfers == 3 and chat.end == 300
 
 
+def test_r8_endless_loop_is_refused_whatever_its_hops_take():
+    """Times below float resolution add no time either (the audit's hang with a response
+    time of mean 1e-300 s); a loop every chat goes round forever is refused at any speed."""
+    for offer in ({"response_time": {"dist": "exponential", "mean": 1e-300}}, {}):
+        data = scenario(
+            {"d": {"arrivals": at(10), "handle_time": 60}},
+            {"a": {"count": 2, "directories": ["d"], "max_chats": 2}},
+            transfers=[{"from": "d", "to": {"directory": "d"}, "probability": 1, "at": "1m"}],
+            offer=offer,
+        )
+        with pytest.raises(ScenarioError, match=r"rule 0 send every chat round d forever"):
+            build(data)
+
+
 def test_r8_zero_time_loop_check_spans_directories_and_groups():
     data = _agent_transfer_to_sup(
         [{"from": {"group": "sup"}, "to": {"directory": "d"}, "probability": 1}]
@@ -1667,6 +1681,12 @@ def test_r1_exact_arrivals_from_a_csv_of_offsets(tmp_path):
         ({"csv": "day.csv"}, "t\n10\nsoon\n", r"line 3, column 't': expected an offset"),
         ({"csv": "day.csv"}, "t\n11h\n", r"arrivals\.times: 1 instant\(s\) not before the end"),
         ({"csv": "../day.csv"}, "t\n10\n", "outside the scenario's folder"),
+        ({"csv": "day.csv"}, "10\n20\n", r"starts with a row of values \(10\)"),
+        (
+            {"csv": "day.csv"},
+            "t\n2026-03-02T08:00:05+01:00\n2026-03-02 07:00:00\n",
+            r"csv: day.csv mixes date-times with and without a time zone",
+        ),
         (
             {"csv": "day.csv", "origin": "2026-03-02T09:00:00"},
             "t\n2026-03-02 08:00:00\n",

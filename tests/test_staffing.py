@@ -14,15 +14,21 @@ from typer.testing import CliRunner
 from ccsim import theory
 from ccsim.api import simulate
 from ccsim.cli import app
+from ccsim.executors import run_task
 from ccsim.results import Estimate, Summary
 from ccsim.scenario import Scenario, scenario_from_dict
 from ccsim.staffing import (
+    GroupPlan,
     NotReachable,
+    Sequential,
+    Simulations,
     StaffingError,
     check_targets,
     erlang_estimate,
+    guard_candidates,
     interval_metrics,
     parse_targets,
+    scenario_key,
     smallest_passing,
     staff,
     staff_per_interval,
@@ -254,7 +260,7 @@ def test_cli_staff_prints_the_count_and_the_simulations(tmp_path: Any) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "agents meet every target with 95% confidence" in result.output
-    assert "simulations of 4 replications" in result.output
+    assert "replications in all (at most 4 each)" in result.output
 
 
 def test_cli_staff_per_interval_prints_shifts_as_yaml(tmp_path: Any) -> None:
@@ -296,4 +302,279 @@ def test_cli_staff_unreachable_exits_1(tmp_path: Any) -> None:
          "--max-agents", "4", "-n", "2", "--workers", "1"],
     )  # fmt: skip
     assert result.exit_code == 1, result.output
-    assert "not reachable" in result.output
+    assert "error: not reachable: no head count of team up to 4" in result.output
+    assert "simulations in the order run" in result.output  # the table of what was tried
+    assert "directories.sales.service_level >= 80.0% fails" in result.output
+
+
+def test_cli_staff_per_interval_unreachable_prints_the_days_tried(tmp_path: Any) -> None:
+    path = _write(tmp_path, peaked())
+    result = runner.invoke(
+        app,
+        ["staff", path, "--group", "team", "--target", "service_level >= 0.8",
+         "--per-interval", "1h", "--max-agents", "5", "-n", "3", "--workers", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "days simulated" in result.output and "failing intervals" in result.output
+    assert "1h-2h" in result.output  # the busy hour fails, named by clock time
+    assert "needs more agents than the limit (team 5)" in result.output
+    assert "error: not reachable: interval" in result.output
+
+
+def test_cli_staff_several_groups_and_protection(tmp_path: Any) -> None:
+    data = shared_center()
+    data["agents"]["fraud_team"]["count"] = 3
+    path = _write(tmp_path, data)
+    args = ["staff", path, "--group", "shared", "--group", "fraud_team", "--workers", "1"]
+    result = runner.invoke(app, [*args, "--target", "service_level >= 80%", "-n", "6"])
+    assert result.exit_code == 0, result.output
+    assert "agents meet every target with 95% confidence" in result.output
+    assert "binds: with shared" in result.output and "binds: with fraud_team" in result.output
+    args = ["staff", path, "--group", "shared", "--target", BILLING_80[0], "-n", "6"]
+    result = runner.invoke(app, [*args, "--workers", "1", "--set", "agents.fraud_team.count=0"])
+    assert result.exit_code == 0, result.output
+    assert "other directory: directories.fraud.service_level >= 80.0%" in result.output
+
+
+# --------------------------------------------------------------------------- shared agents
+
+
+def shared_center(**changes: Any) -> dict[str, Any]:
+    """Billing (60 s threshold) and fraud (15 s) served by one shared group; fraud also
+    has a small team of its own. A target on billing alone lets the search cut the shared
+    group until fraud, which met 80% as given, misses it."""
+    exponential = {"dist": "exponential", "mean": "4m"}
+    data: dict[str, Any] = {
+        "name": "shared",
+        "duration": "2h",
+        "warmup": 0,
+        "seed": 5,
+        "replications": 10,
+        "directories": {
+            "billing": {
+                "arrivals": "200/h",
+                "patience": {"dist": "exponential", "mean": "5m"},
+                "handle_time": exponential,
+                "service_level": "60s",
+            },
+            "fraud": {
+                "arrivals": "100/h",
+                "patience": {"dist": "exponential", "mean": "5m"},
+                "handle_time": exponential,
+                "service_level": "15s",
+            },
+        },
+        "agents": {
+            "shared": {"directories": ["billing", "fraud"], "max_chats": 1, "count": 25},
+            "fraud_team": {"directories": ["fraud"], "max_chats": 1, "count": 0},
+        },
+    }
+    data.update(changes)
+    return data
+
+
+BILLING_80 = ["directories.billing.service_level >= 80%"]
+
+
+def _interval_sl(scenario: Scenario, yaml_text: str, directory: str, seed: int) -> list[float]:
+    """Lower ends of the hourly 95% intervals of a directory's service level, simulated
+    afresh with the shifts a staffing printed."""
+    data = scenario.model_dump(mode="json", by_alias=True)
+    for group, spec in yaml.safe_load(yaml_text)["agents"].items():
+        data["agents"][group].pop("count", None)
+        data["agents"][group]["shifts"] = spec["shifts"]
+    again = simulate(scenario_from_dict(data), seed=seed, keep_records=True, record_events=False)
+    thresholds = {name: d.service_level for name, d in scenario.directories.items()}
+    lows = []
+    for start in range(0, int(scenario.duration), 3600):
+        summary = Summary.from_replications(
+            [interval_metrics(r, thresholds, start, start + 3600) for r in again.records]
+        )
+        lows.append(summary.lookup(f"directories.{directory}.service_level").ci_low)
+    return lows
+
+
+def test_per_interval_staffing_protects_the_shared_groups_other_directory() -> None:
+    """Acceptance (issue 11): staffing the shared group for billing alone must not drop
+    fraud below the 80% it met with the staffing as given."""
+    scenario = scenario_from_dict(shared_center())
+    unprotected = staff_per_interval(scenario, "shared", BILLING_80, 3600, protect=False)
+    # what happened before: fraud silently dropped; now it is at least a warning
+    assert unprotected.warnings and all("directories.fraud" in w for w in unprotected.warnings)
+    assert all("met '>= 80.0%'" in w for w in unprotected.warnings)
+    assert not all(c.holds for unit in unprotected.guards for c in unit)
+
+    result = staff_per_interval(scenario, "shared", BILLING_80, 3600)
+    assert not result.warnings
+    assert result.baseline is not None and all(
+        c.holds for unit in result.baseline.checks for c in unit
+    )  # fraud met 80% in every hour as given...
+    for plan in result.intervals:  # ...and still does, as a checked target
+        fraud = next(c for c in plan.checks if c.path == "directories.fraud.service_level")
+        assert fraud.holds and fraud.guard and fraud.estimate.ci_low >= 0.8
+        assert plan.meets
+    assert {k for k, _ in result.protected} == {0, 1}
+    assert [p.count for p in result.intervals] > [p.count for p in unprotected.intervals]
+    # simulated afresh from the printed shifts, fraud holds its 80% in every hour
+    assert min(_interval_sl(scenario, result.yaml(), "fraud", scenario.seed)) >= 0.8
+
+
+def test_all_day_staffing_checks_every_directory_the_group_serves_and_says_what_binds() -> None:
+    scenario = scenario_from_dict(shared_center())
+    result = staff(scenario, "shared", ["service_level >= 80%"])
+    paths = {c.path for e in result.evaluations for c in e.checks}
+    assert paths == {"directories.billing.service_level", "directories.fraud.service_level"}
+    assert result.evaluation(result.count).meets  # type: ignore[union-attr]
+    binding = result.binding()
+    assert binding and all(not c.holds for c in binding)
+    assert result.evaluation(result.count - 1) is not None
+    assert not result.guards  # every directory is a target already: nothing else to guard
+
+
+def test_several_groups_are_staffed_together_and_none_can_lose_an_agent() -> None:
+    data = shared_center()
+    data["agents"]["fraud_team"]["count"] = 3
+    scenario = scenario_from_dict(data)
+    result = staff(scenario, ["shared", "fraud_team"], ["service_level >= 80%"])
+    assert result.groups == ("shared", "fraud_team") and len(result.counts) == 2
+    assert result.evaluation(result.counts).meets  # type: ignore[union-attr]
+    for index, group in enumerate(result.groups):
+        fewer = list(result.counts)
+        fewer[index] -= 1
+        below = result.evaluation(fewer)
+        assert below is not None and not below.meets, group  # minimal in each group
+        assert result.binding(group)
+    assert result.simulations == len({e.counts for e in result.evaluations})
+
+
+def test_several_groups_take_agent_metric_targets_per_group() -> None:
+    scenario = scenario_from_dict(shared_center())
+    targets = parse_targets(
+        ["utilization <= 0.9", "service_level >= 0.8"], scenario, ["shared", "fraud_team"]
+    )
+    assert targets[0].paths == ("groups.shared.utilization", "groups.fraud_team.utilization")
+    assert targets[1].paths == (
+        "directories.billing.service_level",
+        "directories.fraud.service_level",
+    )
+    with pytest.raises(StaffingError, match="more than once"):
+        parse_targets(["service_level >= 0.8"], scenario, ["shared", "shared"])
+    guards = guard_candidates(parse_targets(BILLING_80, scenario, "shared"), scenario)
+    assert [g.paths for g in guards] == [("directories.fraud.service_level",)]
+
+
+def test_a_group_with_shifts_keeps_them_scaled() -> None:
+    data = shared_center()
+    data["agents"]["shared"].pop("count")
+    data["agents"]["shared"]["shifts"] = [
+        {"from": "0h", "to": "1h", "count": 20},
+        {"from": "1h", "to": "2h", "count": 30},
+    ]
+    scenario = scenario_from_dict(data)
+    result = staff(scenario, "shared", ["service_level >= 80%"], early_stop=False)
+    shifts = result.shifts["shared"]
+    assert [(a, b) for a, b, _ in shifts] == [(0, 3600), (3600, 7200)]
+    assert shifts[1][2] == result.count  # the largest shift carries the count searched
+    assert shifts[0][2] == math.ceil(20 * result.count / 30)  # the others in proportion
+    assert any("keeps its 2 shifts" in note for note in result.notes)
+    for evaluation in result.evaluations:  # every candidate was simulated with shifts
+        assert len(evaluation.counts) == 1
+    plan = GroupPlan.of(scenario, "shared")
+    assert plan.shifts_for(30) == [(0, 3600, 20), (3600, 7200, 30)]  # as given
+
+
+def test_per_interval_staffing_says_it_replaced_the_shifts() -> None:
+    data = peaked()
+    data["agents"]["team"].pop("count")
+    data["agents"]["team"]["shifts"] = [{"from": "0h", "to": "3h", "count": 10}]
+    result = staff_per_interval(scenario_from_dict(data), "team", ["service_level >= 0.8"], 3600)
+    assert any("had 1 shift" in note and "replace" in note for note in result.notes)
+
+
+# --------------------------------------------------------------------------- speed
+
+
+class CountingExecutor:
+    """Runs serially and counts the replications run."""
+
+    def __init__(self) -> None:
+        self.tasks: list[tuple[str, int]] = []
+
+    def __call__(self, tasks: Any) -> Any:
+        for position, task in enumerate(tasks):
+            self.tasks.append((scenario_key(task.scenario), task.replication))
+            yield position, run_task(task)
+
+
+def test_looks_and_levels_of_early_stopping() -> None:
+    rule = Sequential()
+    assert rule.looks(10) == [6, 10]
+    assert rule.looks(6) == [6] and rule.looks(3) == [3]
+    assert rule.looks(40) == [6, 12, 24, 40]
+    assert Sequential.level(0.95, 6, [6, 10]) == pytest.approx(0.975)
+    assert Sequential.level(0.95, 10, [6, 10]) == 0.95
+    assert Sequential.level(0.95, 6, [6, 12, 24, 40]) == pytest.approx(1 - 0.05 / 4)
+    with pytest.raises(ValueError, match="at least 3"):
+        Sequential(minimum=2)
+
+
+@pytest.mark.parametrize("count", [6, 14])  # clearly too few, clearly enough
+def test_early_stopping_decides_a_clear_case_as_the_full_run(
+    scenario: Scenario, count: int
+) -> None:
+    targets = [parse_targets(["service_level >= 0.8"], scenario, "team")]
+    candidate = with_count(scenario, "team", count)
+    decisions = []
+    for rule in (Sequential(), None):
+        counting = CountingExecutor()
+        simulations = Simulations(counting, 12, 3, sequential=rule)
+        (checks,), used = simulations.judge(candidate, targets)
+        decisions.append(all(c.holds for c in checks))
+        assert len(counting.tasks) == used == (6 if rule else 12)  # never fewer than 6
+    assert decisions[0] == decisions[1] == (count == 14)
+
+
+def test_early_stopping_never_decides_before_the_minimum(scenario: Scenario) -> None:
+    targets = [parse_targets(["service_level >= 0.8"], scenario, "team")]
+    for count in (0, 5, 10, 30):
+        counting = CountingExecutor()
+        simulations = Simulations(counting, 20, 3, sequential=Sequential(minimum=8))
+        _, used = simulations.judge(with_count(scenario, "team", count), targets)
+        assert used >= 8 and len(counting.tasks) >= 8
+
+
+def test_a_candidate_is_simulated_once_whatever_asks_for_it(scenario: Scenario) -> None:
+    counting = CountingExecutor()
+    simulations = Simulations(counting, 6, 3)
+    targets = [parse_targets(["service_level >= 0.8"], scenario, "team")]
+    first = simulations.judge(with_count(scenario, "team", 9), targets)
+    again = simulations.judge(with_count(scenario, "team", 9), targets)
+    assert first == again and len(counting.tasks) == 6 and simulations.simulations == 1
+    # the per-interval search used to simulate its passing day again after a failed cut
+    result = staff_per_interval(
+        scenario_from_dict(peaked()), "team", ["service_level >= 0.8"], 3600
+    )
+    days = [e.counts for e in result.evaluations]
+    assert len(days) == len(set(days)) == result.simulations
+
+
+def test_staffing_uses_one_executor_for_every_candidate(scenario: Scenario) -> None:
+    counting = CountingExecutor()
+    result = staff(scenario, "team", ["service_level >= 0.8"], executor=counting)
+    assert len(counting.tasks) == result.replications_run
+    assert len(set(counting.tasks)) == len(counting.tasks)  # no replication run twice
+
+
+def test_planning_benchmark_lists_its_commands() -> None:
+    """benchmarks/planning.py stays runnable (it times whole commands: nothing is timed here)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "planning.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--list"], capture_output=True, text=True, check=True
+    )
+    assert "staff_interval: ccsim staff scenarios/retail.yaml --group support_team" in done.stdout
+    assert "--per-interval 1h" in done.stdout
+    assert "sweep: ccsim sweep scenarios/retail.yaml" in done.stdout

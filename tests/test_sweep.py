@@ -160,7 +160,16 @@ def test_cli_sweep_writes_a_row_per_point_with_every_metric_and_interval(tmp_pat
     for row in rows:
         assert float(row["service_level_ci_low"]) <= float(row["service_level"])
         assert float(row["service_level"]) <= float(row["service_level_ci_high"])
-    assert "service_level" in output and "4 points run" in output
+    # every directory's and group's key metrics too, with the confidence level
+    for name in ("sales", "support"):
+        assert f"directories.{name}.service_level_ci_low" in header
+        assert f"directories.{name}.wait_p90" in header
+    assert "groups.support_team.utilization" in header
+    assert all(r["confidence"] == "0.95" for r in rows)
+    assert "4 points run" in output
+    # on screen, the service level overall and per directory, headers one word a line
+    header_line = next(line for line in output.splitlines() if "overall" in line)
+    assert "overall sales support overall overall" in " ".join(header_line.split())
 
 
 def test_rerunning_resumes_and_a_longer_grid_runs_only_new_points(tmp_path: Path) -> None:
@@ -246,6 +255,8 @@ def test_cli_bad_sweeps_exit_2_with_a_message(tmp_path: Path) -> None:
     assert code == 2 and "did you mean 'count'" in output
     code, output = sweep_cli(*axes_args(), "--metric", "service_levle")
     assert code == 2 and "did you mean 'service_level'" in output
+    code, output = sweep_cli(*axes_args(), *SHORT, "--metric", "directories.sale.wait_p90")
+    assert code == 2 and "did you mean 'sales'" in " ".join(output.split())
     code, output = sweep_cli("--set", "agents.sales_team.count=-2..-1")
     assert code == 2 and "agents.sales_team.count=-2" in output
     result = runner.invoke(app, ["sweep", str(tmp_path / "missing.yaml"), "--set", "x=1"])

@@ -21,9 +21,9 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from ccsim.api import Results, simulate
-from ccsim.cli import (
+from ccsim.commands.common import (
     AllowOutsideOption,
+    ConfidenceOption,
     ReplicationsOption,
     SeedOption,
     SetOption,
@@ -36,7 +36,7 @@ from ccsim.cli import (
 )
 from ccsim.commands.compare import read_side
 from ccsim.expect import Expectation, ExpectationError, Verdict, evaluate_all, parse_expectation
-from ccsim.safe_write import JUNIT, check_file_output, junit_generator_comment, write_file
+from ccsim.safe_write import JUNIT, check_file_output, junit_document_head, write_file
 
 #: Characters XML 1.0 forbids even escaped: C0 controls but tab, newline and carriage
 #: return; lone surrogates; U+FFFE and U+FFFF.
@@ -100,7 +100,7 @@ def junit_report(
 def junit_text(report: ET.ElementTree) -> str:
     """The document as ccsim writes it: declaration, ccsim's signature comment, root."""
     body = ET.tostring(report.getroot(), encoding="unicode")
-    return f"<?xml version='1.0' encoding='utf-8'?>\n{junit_generator_comment()}\n{body}\n"
+    return f"{junit_document_head()}{body}\n"
 
 
 def parse_or_exit(texts: Sequence[str]) -> list[Expectation]:
@@ -117,6 +117,13 @@ def parse_or_exit(texts: Sequence[str]) -> list[Expectation]:
             stderr.print(f"  - {problem}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2)
     return parsed
+
+
+def print_verdicts(verdicts: Sequence[Verdict]) -> None:
+    """One ``PASS``/``FAIL`` line per expectation, with its value and interval."""
+    for verdict in verdicts:
+        mark = ("PASS", "green") if verdict.holds else ("FAIL", "bold red")
+        stdout.print(Text.assemble(mark, " ", verdict.message), soft_wrap=True)
 
 
 @app.command("check")
@@ -137,12 +144,15 @@ def check_command(
             "the scenario's expect: list).",
         ),
     ] = None,
-    confidence: Annotated[
+    whole_interval: Annotated[
         bool,
         typer.Option(
-            "--confidence", help="Hold only if the whole 95% interval satisfies the expectation."
+            "--whole-interval",
+            help="Hold only if the whole confidence interval (see --confidence) satisfies "
+            "the expectation, not only the mean.",
         ),
     ] = False,
+    confidence: ConfidenceOption = 0.95,
     junit: Annotated[
         Path | None, typer.Option(help="Write a JUnit XML report to this file.")
     ] = None,
@@ -153,6 +163,8 @@ def check_command(
     allow_outside_data: AllowOutsideOption = False,
 ) -> None:
     """Run a scenario and check expectations on its metrics; exit 1 if one fails."""
+    from ccsim.api import Results, simulate  # pandas and scipy: only when a check runs
+
     if junit is not None:
         with output_or_exit("--junit", junit):
             check_file_output(junit, JUNIT, inputs=[scenario])
@@ -184,17 +196,18 @@ def check_command(
             keep_records=False,
         )
     )
-    verdicts = evaluate_all(results.summary_table, expectations, confidence)
+    from ccsim.confidence import level_text, results_summary
+
+    summary = results_summary(results, confidence)
+    verdicts = evaluate_all(summary, expectations, whole_interval, confidence)
+    whole = f", whole {level_text(confidence)} interval must hold" if whole_interval else ""
     stdout.print(
         f"{loaded.name}: {results.replications} replication"
-        f"{'s' if results.replications != 1 else ''}, seed {results.seed}"
-        f"{', whole 95% interval must hold (--confidence)' if confidence else ''}",
+        f"{'s' if results.replications != 1 else ''}, seed {results.seed}{whole}",
         highlight=False,
         soft_wrap=True,
     )
-    for verdict in verdicts:
-        mark = ("PASS", "green") if verdict.holds else ("FAIL", "bold red")
-        stdout.print(Text.assemble(mark, " ", verdict.message), soft_wrap=True)
+    print_verdicts(verdicts)
     failed = sum(not v.holds for v in verdicts)
     if junit is not None:
         report = junit_report(
@@ -204,7 +217,8 @@ def check_command(
                 "scenario": str(scenario),
                 "seed": str(results.seed),
                 "replications": str(results.replications),
-                "confidence": str(confidence).lower(),
+                "confidence": f"{confidence:g}",
+                "whole_interval": str(whole_interval).lower(),
             },
             results.runtime_s,
         )

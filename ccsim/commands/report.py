@@ -3,8 +3,11 @@ or of a sweep CSV written by ``ccsim sweep --out``.
 
 A results folder gives the same page as ``ccsim run --report`` (see :mod:`ccsim.report`);
 charts that need tables the folder lacks (the event log after ``--no-events``) are
-replaced by a note. A sweep CSV gives one curve per metric with its confidence band and
-optional target lines. ``--figures DIR`` also saves each chart as a PNG file.
+replaced by a note. A sweep CSV gives one curve per metric (any metric path the CSV has,
+``directories.fraud.service_level``) with its confidence band, and targets in the grammar
+of ``ccsim check`` (``--target 'directories.fraud.service_level >= 80%'``): drawn as
+lines, marked where missed, and listed (here and on the page) with the points that meet
+them. ``--figures DIR`` also saves each chart as a PNG file.
 
 Both are checked before any work: the page replaces only a page ccsim wrote, the figures
 folder only a folder of ccsim's charts (see :mod:`ccsim.safe_write`).
@@ -16,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
-from ccsim.cli import app, fail, output_or_exit, stdout
+from ccsim.commands.common import ConfidenceOption, app, fail, output_or_exit, stdout
 from ccsim.safe_write import (
     FIGURES,
     REPORT,
@@ -25,18 +29,18 @@ from ccsim.safe_write import (
     check_folder_output,
     staged_folder,
 )
-from ccsim.scenario import ScenarioError
 from ccsim.scenario.limits import MIN_INTERVAL_S
-from ccsim.timeseries import interval_count_problem
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ccsim.api import Results
+    from ccsim.expect import Expectation
 
 
 @app.command()
 def report(
+    ctx: typer.Context,
     outdir: Annotated[
         Path,
         typer.Argument(
@@ -61,23 +65,35 @@ def report(
     metric: Annotated[
         list[str] | None,
         typer.Option(
-            "--metric", "-m", help="Sweep CSV only: metric to draw (repeatable; default: usual)."
+            "--metric",
+            "-m",
+            metavar="METRIC",
+            help="Sweep CSV only: metric to draw, any path the CSV has, e.g. "
+            "directories.sales.wait_p90 (repeatable; default: the usual ones and each "
+            "directory's service level).",
         ),
     ] = None,
     target: Annotated[
         list[str] | None,
         typer.Option(
-            help="Sweep CSV only: a target line, METRIC=VALUE, e.g. service_level=80% "
-            "or wait_p90=60s (repeatable)."
+            metavar="'METRIC OP VALUE'",
+            help="Sweep CSV only: a target as in ccsim check, e.g. 'service_level >= 80%' "
+            "or 'directories.fraud.wait_p90 <= 60s' (repeatable): a line on the curve, "
+            "and the points that meet it.",
         ),
     ] = None,
+    confidence: ConfidenceOption = 0.95,
 ) -> None:
     """Write a self-contained HTML report (summary with intervals, charts, scenario)."""
     from ccsim.scenario.units import parse_duration
 
     if outdir.is_file() and outdir.suffix.lower() == ".csv":
         check_outputs(outdir, output or outdir.with_suffix(".html"), figures)
-        sweep_report(outdir, output, figures, metric or [], target or [])
+        source = ctx.get_parameter_source("confidence")
+        given = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+        sweep_report(
+            outdir, output, figures, metric or [], target or [], confidence if given else None
+        )
         return
     if metric or target:
         fail("--metric and --target apply to a sweep CSV, not to a results folder")
@@ -95,6 +111,8 @@ def report(
     check_outputs(outdir, output or outdir / "report.html", figures)
     from ccsim.output import load_results
     from ccsim.report import write_report
+    from ccsim.scenario import ScenarioError
+    from ccsim.timeseries import interval_count_problem
 
     try:
         results = load_results(outdir)
@@ -106,10 +124,12 @@ def report(
     if problem:
         fail(f"--{problem}")
     with output_or_exit("--output", output or outdir / "report.html"):
-        written = write_report(results, output or outdir / "report.html", freq=freq)
+        written = write_report(
+            results, output or outdir / "report.html", freq=freq, confidence=confidence
+        )
     stdout.print(f"report written to {written}", highlight=False, soft_wrap=True)
     if figures is not None:
-        save_figures(results, figures, freq)
+        save_figures(results, figures, freq, confidence)
 
 
 def check_outputs(source: Path, page: Path, figures: Path | None) -> None:
@@ -122,54 +142,98 @@ def check_outputs(source: Path, page: Path, figures: Path | None) -> None:
             check_folder_output(figures, FIGURES, inputs=[source])
 
 
-def parse_targets(texts: list[str]) -> dict[str, float]:
-    """``["service_level=80%", "wait_p90=1m"]`` -> ``{"service_level": 0.8, ...}``."""
-    from ccsim.expect import ExpectationError, parse_quantity
+def parse_targets(texts: list[str]) -> list[Expectation]:
+    """``["service_level >= 80%", "directories.fraud.wait_p90 <= 1m"]``: targets in the
+    grammar of ``ccsim check`` (bad ones exit 2, all named at once)."""
+    from ccsim.expect import ExpectationError, parse_expectation
 
-    targets: dict[str, float] = {}
+    targets, problems = [], []
     for text in texts:
         name, sep, value = text.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            fail(f"--target {text!r}: write METRIC=VALUE, e.g. service_level=80%")
+        if sep and not value.startswith("=") and not name.rstrip().endswith(("<", ">", "!")):
+            metric = name.strip() or "METRIC"
+            problems.append(
+                f"--target {text!r}: write METRIC OP VALUE as in ccsim check, e.g. "
+                f"'{metric} >= {value.strip() or 'VALUE'}' or '{metric} <= ...'"
+            )
+            continue
         try:
-            targets[name.strip()] = parse_quantity(value.strip(), name.strip().rsplit(".")[-1])
+            targets.append(parse_expectation(text))
         except ExpectationError as error:
-            fail(f"--target {text!r}: {error}")
+            problems.append(f"--target {error}")
+    if problems:
+        fail("; ".join(problems))
     return targets
 
 
 def sweep_report(
-    path: Path, output: Path | None, figures: Path | None, metrics: list[str], targets: list[str]
+    path: Path,
+    output: Path | None,
+    figures: Path | None,
+    metrics: list[str],
+    targets: list[str],
+    confidence: float | None = None,
 ) -> None:
-    """The page (and optionally PNGs) of a sweep CSV."""
+    """The page (and optionally PNGs) of a sweep CSV; ``confidence``, if given, must be
+    the level of the CSV's intervals (they cannot be recomputed from it)."""
+    from ccsim.expect import ExpectationError, did_you_mean, parse_metric_path
     from ccsim.output import read_table
+    from ccsim.plots import sweep_metrics
     from ccsim.report import sweep_charts, write_sweep_report
+    from ccsim.sweep import target_outcomes
 
-    wanted = parse_targets(targets)
+    checks = parse_targets(targets)
+    try:
+        paths = [parse_metric_path(m) for m in metrics]
+    except ExpectationError as error:
+        fail(f"--metric {error}")
     try:
         frame = read_table(path)  # a regular file of bounded size, not truncated
     except (OSError, ValueError) as error:
         fail(f"cannot read the sweep CSV {error}")
-    unknown = [m for m in wanted if m not in frame.columns]
-    if unknown:
-        fail(f"--target: no metric {', '.join(unknown)} in {path}")
+    level = float(frame["confidence"].iloc[0]) if "confidence" in frame and len(frame) else 0.95
+    if confidence is not None and confidence != level:
+        fail(
+            f"--confidence {confidence:g}: {path} holds {100 * level:g}% intervals, which "
+            f"cannot be recomputed from it; run the sweep again with --confidence {confidence:g}"
+        )
+    available = sweep_metrics(frame)
+    problems = [
+        f"{option}: no metric {name} in {path}{did_you_mean(name, available)}"
+        for option, names in (("--metric", paths), ("--target", [c.path for c in checks]))
+        for name in names
+        if name not in available
+    ]
+    if problems:
+        listed = "" if "did you mean" in problems[0] else f"; it has {', '.join(available)}"
+        fail("; ".join(problems) + listed)
     page = output or path.with_suffix(".html")
+    lines = {c.path: c.threshold for c in checks}
     try:
         with output_or_exit("--output", page):
-            written = write_sweep_report(frame, page, metrics, wanted, f"ccsim sweep: {path.name}")
+            written = write_sweep_report(
+                frame, page, paths, None, f"ccsim sweep: {path.name}", checks
+            )
     except (KeyError, ValueError) as error:
         fail(str(error.args[0] if error.args else error))
+    for outcome in target_outcomes(frame, checks):
+        mark = (
+            ("PASS", "green")
+            if not outcome.missed and not outcome.no_value
+            else ("MISS", "bold red")
+        )
+        stdout.print(Text.assemble(mark, " ", outcome.text), soft_wrap=True)
     stdout.print(f"report written to {written}", highlight=False, soft_wrap=True)
     if figures is not None:
-        _save(figures, [(f"sweep_{m}", fig) for m, fig in sweep_charts(frame, metrics, wanted)])
+        _save(figures, [(f"sweep_{m}", fig) for m, fig in sweep_charts(frame, paths, lines)])
 
 
-def save_figures(results: Results, folder: Path, freq: str) -> None:
+def save_figures(results: Results, folder: Path, freq: str, confidence: float = 0.95) -> None:
     """Each standard chart as ``folder/NAME.png``; charts that cannot be drawn are named."""
     from ccsim.plots import standard_charts
 
     drawn = []
-    for chart in standard_charts(results, freq):
+    for chart in standard_charts(results, freq, confidence=confidence):
         if chart.figure is None:
             stdout.print(f"{chart.name}: {chart.note}", highlight=False, soft_wrap=True)
         else:

@@ -1,16 +1,17 @@
-"""``ccsim staff``: the smallest head count meeting targets (see :mod:`ccsim.staffing`)."""
+"""``ccsim staff``: the smallest head counts meeting targets (see :mod:`ccsim.staffing`)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from ccsim.cli import (
+from ccsim.commands.common import (
     AllowOutsideOption,
+    ConfidenceOption,
     QuietOption,
     ScenarioPath,
     SchedulerOption,
@@ -23,35 +24,36 @@ from ccsim.cli import (
     stderr,
     stdout,
 )
-from ccsim.executors import Progress
-from ccsim.results import format_interval, format_metric
 from ccsim.scenario.limits import MAX_AGENTS, MAX_REPLICATIONS, MAX_SEED
 from ccsim.scenario.units import compact_duration, parse_duration
-from ccsim.staffing import (
-    Check,
-    Evaluation,
-    IntervalStaffingResult,
-    NotReachable,
-    StaffingError,
-    StaffingResult,
-    clock,
-    interval_problem,
-    parse_targets,
-    staff,
-    staff_per_interval,
-)
+
+if TYPE_CHECKING:  # ccsim.staffing imports scipy and pandas: imported where a command runs
+    from ccsim.staffing import (
+        Check,
+        Evaluation,
+        IntervalEvaluation,
+        IntervalStaffingResult,
+        StaffingResult,
+    )
 
 
 @app.command("staff")
 def staff_command(
     scenario: ScenarioPath,
-    group: Annotated[str, typer.Option(help="The agent group to staff.", show_default=False)],
+    group: Annotated[
+        list[str],
+        typer.Option(
+            help="An agent group to staff; repeat to staff several together.",
+            show_default=False,
+        ),
+    ],
     target: Annotated[
         list[str],
         typer.Option(
-            help="METRIC OP NUMBER[UNIT] (repeatable), e.g. 'service_level >= 0.8', "
-            "'wait_p90 <= 60s'. Without a scope it applies to each directory the group "
-            "serves (agent metrics: the group); overall.METRIC for the whole center.",
+            help="METRIC OP NUMBER[UNIT] (repeatable), the grammar of 'ccsim check', e.g. "
+            "'service_level >= 0.8', 'wait_p90 <= 60s'. Without a scope it applies to each "
+            "directory the groups serve (agent metrics: each group); overall.METRIC for "
+            "the whole center.",
             show_default=False,
         ),
     ],
@@ -62,7 +64,7 @@ def staff_command(
             "-n",
             min=2,
             max=MAX_REPLICATIONS,
-            help="Replications per simulation (default: the scenario's, at least 2).",
+            help="Replications per simulation, at most (default: the scenario's, at least 2).",
         ),
     ] = None,
     seed: Annotated[
@@ -81,20 +83,50 @@ def staff_command(
         typer.Option(
             min=1,
             max=MAX_AGENTS,
-            help="Search no higher (default: twice the estimate plus 20).",
+            help="Search no higher, per group (default: twice the estimate plus 20).",
         ),
     ] = None,
+    protect: Annotated[
+        bool,
+        typer.Option(
+            help="Keep the targets that other directories met with the staffing as given "
+            "(--no-protect: only warn when one is lost).",
+        ),
+    ] = True,
+    early_stop: Annotated[
+        bool,
+        typer.Option(
+            help="Stop a candidate's replications early once its verdict is decided "
+            "(at least 6, Bonferroni-corrected; see the README).",
+        ),
+    ] = True,
+    confidence: ConfidenceOption = 0.95,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
     allow_outside_data: AllowOutsideOption = False,
 ) -> None:
-    """Find the smallest head count of a group meeting every target with 95% confidence.
+    """Find the smallest head counts of one or more groups meeting every target.
 
-    Starts from an Erlang estimate and confirms by simulation, every candidate with the
-    same random numbers. Exit 0 when found, 1 when no head count up to the limit meets
-    the targets, 2 on bad input.
+    A target is met when its whole confidence interval lies on the right side. Starts
+    from an Erlang estimate and confirms by simulation, every candidate with the same
+    random numbers; checks the targets at every directory the groups serve, says which
+    one binds, and protects what other directories met before. A group with shifts keeps
+    them (scaled) unless --per-interval. Exit 0 when found; 1 when no staffing up to the
+    limit meets the targets (the simulations tried are printed, then an error: line);
+    2 on bad input.
     """
+    from ccsim.executors import Progress
+    from ccsim.staffing import (
+        NotReachable,
+        StaffingError,
+        StaffingResult,
+        interval_problem,
+        parse_targets,
+        staff,
+        staff_per_interval,
+    )
+
     loaded = load_or_exit(scenario, set_, allow_outside_data)
     try:
         targets = parse_targets(target, loaded, group)
@@ -115,6 +147,7 @@ def staff_command(
         if problem:
             fail(problem)
     count = max(2, loaded.replications if replications is None else replications)
+    names = ", ".join(group)
     result: StaffingResult | IntervalStaffingResult
     try:
         with (
@@ -123,11 +156,19 @@ def staff_command(
         ):
 
             def started(number: int, candidate: int | Sequence[int]) -> None:
-                shown = candidate if isinstance(candidate, int) else "per interval"
-                progress.reset(f"simulation {number}: {group}={shown}", count)
+                if isinstance(candidate, int):
+                    shown = f"{names}={candidate}"
+                elif interval is None:
+                    shown = ", ".join(f"{g}={c}" for g, c in zip(group, candidate, strict=True))
+                else:
+                    shown = "per interval"
+                progress.reset(f"simulation {number}: {shown}", count)
 
             options = {
                 "max_agents": max_agents,
+                "protect": protect,
+                "confidence": confidence,
+                "early_stop": early_stop,
                 "executor": executor,
                 "on_replication": progress,
                 "on_simulation": started,
@@ -141,77 +182,274 @@ def staff_command(
     except StaffingError as error:
         fail(str(error))
     except NotReachable as error:
-        print_evaluations(error.evaluations, group)
-        stderr.print(f"[bold red]not reachable:[/] {error}", highlight=False)
-        raise typer.Exit(1) from None
+        if interval is None:
+            print_evaluations(error.evaluations, group)  # type: ignore[arg-type]
+        else:
+            print_day_evaluations(error.evaluations, group)  # type: ignore[arg-type]
+        fail(f"not reachable: {error}", code=1)
     if isinstance(result, StaffingResult):
-        print_evaluations(result.evaluations, group, result.count)
-        stdout.print(
-            f"{group}: {result.count} agents meet every target with 95% confidence"
-            f"{_below(result)} (Erlang estimate {result.estimate}); "
-            f"{result.simulations} simulations of {result.replications} replications",
-            highlight=False,
-        )
+        print_evaluations(result.evaluations, group, result.counts)
+        print_answer(result)
     else:
         print_intervals(result)
-        stdout.print(
-            f"{result.simulations} simulations of the day, {result.replications} "
-            "replications each; shifts:",
-            highlight=False,
+        print_interval_notes(result)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _header(path: str) -> str:
+    """``directories.sales.wait_p90`` -> ``sales`` over ``wait_p90`` (fits 80 columns)."""
+    parts = path.split(".")
+    if len(parts) == 1:
+        return f"overall\n{path}"
+    scope, name, metric = parts
+    return f"{name}\n{metric}" if scope == "directories" else f"group {name}\n{metric}"
+
+
+def _widest(path: str) -> int:
+    """The longest line of a column header: the column never folds a metric name."""
+    return max(len(line) for line in _header(path).splitlines())
+
+
+def _value(check: Check) -> str:
+    from ccsim.results import format_interval, format_metric
+
+    estimate = check.estimate
+    text = format_metric(check.metric, estimate.mean)
+    if not math.isnan(estimate.ci_low):
+        text += " " + format_interval(check.metric, estimate)
+    return text
+
+
+def _cell(check: Check) -> str:
+    verdict = "ok" if check.holds else ("no" if check.decided else "?")
+    return f"{_value(check)} {verdict}"
+
+
+def _columns(evaluations: Sequence[Evaluation | IntervalEvaluation]) -> list[str]:
+    paths: list[str] = []
+    for evaluation in evaluations:
+        checks = evaluation.checks
+        flat = (
+            [c for unit in checks for c in unit]
+            if checks and isinstance(checks[0], tuple)
+            else checks
         )
-        stdout.out(result.yaml(), end="")
+        for check in flat:
+            if check.path not in paths:
+                paths.append(check.path)
+    return paths
+
+
+def print_evaluations(
+    evaluations: Sequence[Evaluation],
+    groups: Sequence[str],
+    chosen: Sequence[int] | None = None,
+) -> None:
+    """Every simulated staffing, in the order run, with each check's value and interval
+    (``?``: left open by early stopping, the candidate failed on another check)."""
+    rows = [e for e in evaluations if not e.given]
+    if not rows:
+        return
+    title = f"staffing {', '.join(groups)}: simulations in the order run"
+    table = Table(title=title, title_justify="left")
+    table.add_column("#", justify="right")
+    for group in groups:
+        table.add_column(group if len(groups) > 1 else "agents", justify="right", overflow="fold")
+    table.add_column("reps", justify="right")
+    paths = _columns(rows)
+    for path in paths:
+        table.add_column(_header(path), justify="right", min_width=_widest(path))
+    table.add_column("met", justify="center")
+    for number, evaluation in enumerate(rows, 1):
+        by_path = {c.path: c for c in evaluation.checks}
+        chosen_row = chosen is not None and tuple(chosen) == evaluation.counts
+        table.add_row(
+            str(number),
+            *(str(c) for c in evaluation.counts),
+            str(evaluation.replications),
+            *(_cell(by_path[p]) if p in by_path else "" for p in paths),
+            "yes" if evaluation.meets else "no",
+            style="bold" if chosen_row else None,
+        )
+    stdout.print(table)
+
+
+def print_answer(result: StaffingResult) -> None:
+    level = f"{100 * result.confidence:g}%"
+    staffed = ", ".join(f"{g} {c}" for g, c in zip(result.groups, result.counts, strict=True))
+    erlang = ", ".join(str(e) for e in result.estimates)
+    if len(result.groups) == 1:
+        head = f"{result.group}: {_plural(result.count, 'agent')} meet every target"
+    else:
+        head = f"{staffed} agents meet every target"
+    stdout.print(
+        f"{head} with {level} confidence{_below(result)} "
+        f"(Erlang estimate {erlang}); {_plural(result.simulations, 'simulation')}, "
+        f"{result.replications_run} replications in all (at most {result.replications} each)",
+        highlight=False,
+    )
+    for group, count in zip(result.groups, result.counts, strict=True):
+        binding = result.binding(group)
+        if binding:
+            fewer = f"{group} {count - 1}" if len(result.groups) > 1 else f"{count - 1} agents"
+            where = " and ".join(f"{c.path} {c.limit_text} ({_value(c)})" for c in binding)
+            verb = "fails" if len(binding) == 1 else "fail"
+            stdout.print(f"binds: with {fewer}, {where} {verb}", highlight=False, soft_wrap=True)
+    print_guards(result.guards, result.protected, result.baseline)
+    for note in result.notes:
+        stdout.print(note, highlight=False, soft_wrap=True)
+    for warning in result.warnings:
+        stderr.print("[bold yellow]warning:[/] ", end="", highlight=False)
+        stderr.print(warning, highlight=False, markup=False, soft_wrap=True)
+    if result.shifts:
+        stdout.print("shifts:", highlight=False)
+        lines = ["agents:"]
+        for group, shifts in result.shifts.items():
+            lines += [f"  {group}:", "    shifts:"]
+            lines += [f"      - {{from: {a}, to: {b}, count: {c}}}" for a, b, c in _clock(shifts)]
+        stdout.out("\n".join(lines))
+
+
+def _clock(shifts: Sequence[tuple[float, float, int]]) -> list[tuple[str, str, int]]:
+    from ccsim.staffing import clock
+
+    return [(clock(a), clock(b), c) for a, b, c in shifts]
+
+
+def print_guards(
+    guards: Sequence[Check], protected: Sequence[Check], baseline: Evaluation | None
+) -> None:
+    """The targets at the other directories, on the answer (and as given, if simulated)."""
+    if not guards:
+        return
+    kept = {c.path + c.target for c in protected}
+    before = {c.path + c.target: c for c in baseline.checks} if baseline else {}
+    for check in guards:
+        key = check.path + check.target
+        text = f"other directory: {check.path} {check.limit_text}: {_cell(check)}"
+        if key in before:
+            text += f" (as given: {_cell(before[key])})"
+        if key in kept:
+            text += "; protected"
+        stdout.print(text, highlight=False, soft_wrap=True)
 
 
 def _below(result: StaffingResult) -> str:
-    if result.count == 0:
+    if len(result.groups) != 1 or result.count == 0:
         return ""
     below = result.evaluation(result.count - 1)
     return f"; {result.count - 1} do not" if below is not None and not below.meets else ""
 
 
-def _cell(check: Check) -> str:
-    estimate = check.estimate
-    text = format_metric(check.metric, estimate.mean)
-    if not math.isnan(estimate.ci_low):
-        text += " " + format_interval(check.metric, estimate)
-    return text + (" ok" if check.holds else " no")
+def print_day_evaluations(evaluations: Sequence[IntervalEvaluation], groups: Sequence[str]) -> None:
+    """Per-interval search: every simulated day, its counts and the intervals that fail."""
+    from ccsim.staffing import clock
 
-
-def print_evaluations(
-    evaluations: Sequence[Evaluation], group: str, chosen: int | None = None
-) -> None:
-    """Every simulated head count, in the order run, with each check's value and interval."""
     if not evaluations:
         return
-    table = Table(title=f"staffing {group}: simulations in the order run", title_justify="left")
+    title = f"staffing {', '.join(groups)} per interval: days simulated, in order"
+    table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
-    table.add_column("agents", justify="right")
-    paths = [(c.target, c.path) for c in evaluations[0].checks]
-    for _, path in paths:
-        table.add_column(path, justify="right")
-    table.add_column("meets", justify="center")
-    for number, evaluation in enumerate(evaluations, 1):
-        style = "bold" if evaluation.count == chosen else None
+    for group in groups:
+        table.add_column(f"{group} per interval", overflow="fold")
+    table.add_column("reps", justify="right")
+    table.add_column("failing intervals", overflow="fold")
+    number = 0
+    for evaluation in evaluations:
+        if evaluation.given:
+            label = "given"
+        else:
+            number += 1
+            label = str(number)
+        failing = [
+            f"{clock(evaluation.edges[k][0])}-{clock(evaluation.edges[k][1])}"
+            if evaluation.edges
+            else f"#{k + 1}"
+            for k in evaluation.failing
+        ]
         table.add_row(
-            str(number),
-            str(evaluation.count),
-            *(_cell(c) for c in evaluation.checks),
-            "yes" if evaluation.meets else "no",
-            style=style,
+            label,
+            *(" ".join(str(c) for c in row) for row in evaluation.counts),
+            str(evaluation.replications),
+            ", ".join(failing) or "none",
         )
     stdout.print(table)
 
 
 def print_intervals(result: IntervalStaffingResult) -> None:
-    table = Table(title=f"staffing {result.group} per interval", title_justify="left")
+    from ccsim.staffing import clock
+
+    names = ", ".join(result.groups)
+    table = Table(title=f"staffing {names} per interval", title_justify="left")
     table.add_column("interval")
-    table.add_column("agents", justify="right")
+    for group in result.groups:
+        table.add_column(
+            group if len(result.groups) > 1 else "agents", justify="right", overflow="fold"
+        )
     table.add_column("Erlang", justify="right")
-    paths = next((p.checks for p in result.intervals if p.checks), ())
-    for check in paths:
-        table.add_column(check.path, justify="right")
+    paths: list[str] = []
+    for plan in result.intervals:
+        for check in plan.checks:
+            if check.path not in paths:
+                paths.append(check.path)
+    for path in paths:
+        table.add_column(_header(path), justify="right", min_width=_widest(path))
+    several = len(paths) > 1
+    if several:
+        table.add_column("binds", overflow="fold")
     for plan in result.intervals:
         span = f"{clock(plan.start)}-{clock(plan.end)}"
-        cells = [_cell(c) for c in plan.checks] if plan.measured else ["warm-up"] * len(paths)
-        table.add_row(span, str(plan.count), str(plan.estimate), *cells)
+        by_path = {c.path: c for c in plan.checks}
+        if plan.measured:
+            cells = [_cell(by_path[p]) if p in by_path else "" for p in paths]
+            binding = plan.binding
+            binds = binding.path.split(".")[1] if binding and "." in binding.path else ""
+        else:
+            cells, binds = ["warm-up"] * len(paths), ""
+        erlang = " ".join(str(e) for e in plan.estimates)
+        table.add_row(
+            span, *(str(c) for c in plan.counts), erlang, *cells, *([binds] if several else [])
+        )
     stdout.print(table)
+
+
+def print_interval_notes(result: IntervalStaffingResult) -> None:
+    from ccsim.staffing import clock
+
+    for note in result.notes:
+        stdout.print(note, highlight=False, soft_wrap=True)
+    if result.guards:
+        checked = sorted({f"{c.path} {c.limit_text}" for unit in result.guards for c in unit})
+        kept: dict[str, list[str]] = {}
+        for k, check in result.protected:
+            plan = result.intervals[k]
+            kept.setdefault(f"{check.path} {check.limit_text}", []).append(
+                f"{clock(plan.start)}-{clock(plan.end)}"
+            )
+        for label in checked:
+            where = kept.get(label)
+            held = sum(
+                1
+                for unit in result.guards
+                for c in unit
+                if f"{c.path} {c.limit_text}" == label and c.holds
+            )
+            measured = sum(1 for plan in result.intervals if plan.measured)
+            extra = f"; protected in {', '.join(where)} (met as given)" if where else ""
+            stdout.print(
+                f"other directories: {label} holds in {held} of {measured} intervals{extra}",
+                highlight=False,
+                soft_wrap=True,
+            )
+    for warning in result.warnings:
+        stderr.print("[bold yellow]warning:[/] ", end="", highlight=False)
+        stderr.print(warning, highlight=False, markup=False, soft_wrap=True)
+    stdout.print(
+        f"{_plural(result.simulations, 'simulation')} of the day, {result.replications_run} "
+        f"replications in all (at most {result.replications} each); shifts:",
+        highlight=False,
+    )
+    stdout.out(result.yaml(), end="")

@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from ccsim.cli import (
+from ccsim.commands.common import (
     AllowOutsideOption,
+    ConfidenceOption,
     ScenarioPath,
     SeedOption,
     SetOption,
     WorkersOption,
     app,
-    fail,
     load_or_exit,
     stdout,
 )
 from ccsim.scenario.limits import MAX_REPLICATIONS
-from ccsim.validation import Comparison, QueueTheory, Validation, format_metric, validate
+
+if TYPE_CHECKING:  # ccsim.validation imports scipy: imported where a command runs
+    from ccsim.validation import Comparison, QueueTheory, Validation
 
 DESCRIPTIONS = {
     "arrival_rate": "chats entering the queue (arrivals + transfers in)",
@@ -43,6 +45,8 @@ DESCRIPTIONS = {
 
 
 def _interval(comparison: Comparison) -> str:
+    from ccsim.validation import format_metric
+
     e = comparison.simulation
     if math.isnan(e.ci_low):
         return "-"
@@ -72,6 +76,8 @@ def _title(queue: QueueTheory) -> str:
 
 def print_validation(validation: Validation) -> None:
     """The verdict on assumptions, then one table per directory."""
+    from ccsim.validation import format_metric
+
     scenario = validation.scenario
     stdout.print(
         f"[bold]{scenario.name}[/]: {validation.replications} replication"
@@ -154,9 +160,7 @@ def theory(
     ] = None,
     seed: SeedOption = None,
     set_: SetOption = None,
-    confidence: Annotated[
-        float, typer.Option(help="Confidence level of the intervals, between 0 and 1.")
-    ] = 0.95,
+    confidence: ConfidenceOption = 0.95,
     workers: WorkersOption = None,
     allow_outside_data: AllowOutsideOption = False,
 ) -> None:
@@ -165,8 +169,8 @@ def theory(
     Exact where the scenario is Markovian enough; otherwise names the assumption that
     fails and shows the Erlang models as a rough guide only.
     """
-    if not 0 < confidence < 1:
-        fail(f"--confidence must be between 0 and 1, got {confidence:g}")
+    from ccsim.validation import validate
+
     loaded = load_or_exit(Path(scenario), set_, allow_outside_data)
     print_validation(
         validate(

@@ -107,6 +107,12 @@ def read_column(
                 f"{key}: {written} does not start with a row of column names (letters, "
                 "digits, spaces, _ . - ( ) % / #), so it is not a CSV file of durations"
             )
+        if all(_looks_like_data(name, parse) for name in names):
+            raise ValueError(
+                f"{key}: {written} starts with a row of values ({', '.join(names[:3])}), "
+                "not of column names: add a header row (e.g. 'seconds') so that the first "
+                "value is not taken for a name"
+            )
         chosen = column or names[0]
         if chosen not in names:
             import difflib
@@ -144,3 +150,12 @@ def read_column(
     if not values:
         raise ValueError(f"{key}: {written} column {chosen!r} has no values")
     return values
+
+
+def _looks_like_data(name: str, parse: Callable[[str], Any]) -> bool:
+    """Whether a header cell would parse as a value of the column (``10``, ``1m``)."""
+    try:
+        parse(name)
+    except ValueError:
+        return False
+    return True

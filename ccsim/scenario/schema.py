@@ -255,6 +255,11 @@ class Arrivals(Model):
             raise ValueError(
                 f"csv: {data['csv']} mixes date-times and offsets; use one kind per column"
             )
+        if len({stamp.tzinfo is None for stamp in stamps}) > 1:
+            raise ValueError(
+                f"csv: {data['csv']} mixes date-times with and without a time zone "
+                "(e.g. +01:00); use one kind per column"
+            )
         origin = data.get("origin")
         try:
             origin = (
@@ -618,33 +623,30 @@ class Scenario(Model):
 
         errors = cross_field_problems(self.model_dump(by_alias=True))
         if not errors and self.max_transfers is None:
-            errors.extend(self._zero_time_loops())
+            errors.extend(self._endless_loops())
         if errors:
             raise ValueError("\n".join(errors))
         return self
 
-    def _zero_time_loops(self) -> list[str]:
-        """Transfer loops that can repeat forever without simulated time passing.
+    def _endless_loops(self) -> list[str]:
+        """Transfer loops that every chat entering them goes round forever.
 
-        A hop takes no time when its ``at`` and the offer response time can both be
-        exactly 0 (and the consultation, for an invitation). A set of directories and
-        groups that such hops link in a cycle, where every member sends all of its chats
-        round the cycle (probabilities summing to 1), would hang the run: it is refused.
-        Loops that can be left, or that take time, end or advance the clock.
+        A set of directories and groups that rules link in a cycle, where every member
+        sends all of its chats on round the cycle (probabilities summing to 1), never lets
+        a chat finish: with hops that can take (next to) no time the run would hang with
+        memory growing, and with hops that take time every such chat is transferred until
+        the run ends. Either way it is a modelling error, refused unless ``max_transfers``
+        bounds it. A declined invitation counts as staying in the loop (the invitee may
+        always be there). Loops that chats can leave are allowed.
         """
-        response_zero = _can_be_zero(self.offer.response_time)
-        if not response_zero:
-            return []
         edges: dict[str, list[tuple[set[str], float, int]]] = defaultdict(list)
         for i, rule in enumerate(self.transfers):
-            if rule.probability == 0 or rule.kind == "conference" or not _can_be_zero(rule.at):
-                continue
+            if rule.probability == 0 or rule.kind == "conference":
+                continue  # after a conference the inviter finishes the chat
             source = _node(rule.source_label)
             if isinstance(rule.to, ToDirectory):
                 targets = {_node(rule.to.directory)}
             else:
-                if rule.consult is not None and not _can_be_zero(rule.consult):
-                    continue
                 targets = {_node(f"group {rule.to.group}")}
                 if isinstance(rule.on_decline, DeclineToDirectory):
                     targets.add(_node(rule.on_decline.directory))
@@ -679,9 +681,9 @@ class Scenario(Model):
                 problems.append(
                     f"transfers: rule{'s' if len(rules) > 1 else ''} "
                     f"{', '.join(map(str, rules))} send every chat round "
-                    f"{names} forever with no simulated time passing (their 'at' and "
-                    "offer.response_time can be 0): set max_transfers, or give 'at' or "
-                    "the response time a positive value"
+                    f"{names} forever (the probabilities out of each sum to 1 inside the "
+                    "loop, so no chat ever finishes; with times near 0 the run would hang): "
+                    "set max_transfers, or lower a probability so that chats can leave"
                 )
         return problems
 
@@ -704,19 +706,6 @@ class Scenario(Model):
 def _node(label: str) -> str:
     """A node of the transfer graph: ``directory NAME`` or ``group NAME``."""
     return label if label.startswith("group ") else f"directory {label}"
-
-
-def _can_be_zero(dist: Any) -> bool:
-    """Whether a time can be exactly 0 (a continuous distribution is 0 with probability 0)."""
-    if isinstance(dist, Constant):
-        return dist.value == 0
-    if isinstance(dist, Empirical):
-        return min(dist.values) == 0
-    if isinstance(dist, Uniform):
-        return dist.high == 0
-    if isinstance(dist, Mixture):
-        return any(_can_be_zero(component.of) for component in dist.components)
-    return False
 
 
 def _suggest(name: str, known: Any) -> str:

@@ -70,6 +70,7 @@ def scenario_warnings(
         found += bare_number_warnings(data)
     found += late_piece_warnings(scenario)
     found += service_level_warnings(scenario)
+    found += offer_and_invitation_warnings(scenario)
     found += capacity_warnings(scenario)
     return found
 
@@ -221,6 +222,40 @@ def service_level_warnings(scenario: Scenario) -> list[ScenarioWarning]:
         for name, directory in scenario.directories.items()
         if directory.service_level < 1.0
     ]
+
+
+def offer_and_invitation_warnings(scenario: Scenario) -> list[ScenarioWarning]:
+    """Alerts that can never be answered, and invitations of a group nobody staffs: the
+    run would blame load for what is a setting."""
+    found = []
+    if scenario.offer.no_answer_probability >= 1:
+        found.append(
+            ScenarioWarning(
+                "offer.no_answer_probability",
+                "1 means every offer and invitation is missed: no chat is ever answered",
+            )
+        )
+    if scenario.offer.response_time.mean > scenario.offer.no_answer_timeout:
+        found.append(
+            ScenarioWarning(
+                "offer.response_time",
+                f"its mean ({compact_duration(scenario.offer.response_time.mean)}) exceeds "
+                f"no_answer_timeout ({compact_duration(scenario.offer.no_answer_timeout)}): "
+                "most alerts will be missed",
+            )
+        )
+    for i, rule in enumerate(scenario.transfers):
+        group = getattr(rule.to, "group", None)
+        if group is not None and rule.probability > 0 and scenario.agents[group].size == 0:
+            fallback = rule.on_decline if isinstance(rule.on_decline, str) else "directory"
+            found.append(
+                ScenarioWarning(
+                    f"transfers.{i}.to.group",
+                    f"{group!r} has no agents on shift at any time: every invitation "
+                    f"falls back (on_decline: {fallback})",
+                )
+            )
+    return found
 
 
 # --------------------------------------------------------------------------- load and capacity
