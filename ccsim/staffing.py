@@ -722,8 +722,10 @@ class StaffingResult:
         return self.counts[self.groups.index(group)]
 
     def evaluation(self, counts: int | Sequence[int]) -> Evaluation | None:
+        """The latest simulation of these counts (a protected check found on the way
+        makes later ones check more)."""
         key = (counts,) if isinstance(counts, int) else tuple(counts)
-        return next((e for e in self.evaluations if e.counts == key), None)
+        return next((e for e in reversed(self.evaluations) if e.counts == key), None)
 
     def binding(self, group: str | None = None) -> tuple[Check, ...]:
         """The checks that fail with one agent fewer in ``group`` (default: the first):
