@@ -186,7 +186,7 @@ run_case(
     "duration_digit_string",
     base_with("duration: 2h", 'duration: "1' + "0" * 400 + '"'),
     "duration:",
-    "too large: a duration is at most 366d",
+    "too large: a duration is at most 3660d",
 )
 run_case(
     "rate_digit_string",
@@ -196,7 +196,7 @@ run_case(
 )
 run_case("duration_nan", base_with("duration: 2h", "duration: .nan"), "duration:", "finite")
 run_case(
-    "duration_367d", base_with("duration: 2h", "duration: 367d"), "duration: must be at most 366d"
+    "duration_3661d", base_with("duration: 2h", "duration: 3661d"), "duration: must be at most 3660d"
 )
 run_case("rate_1e7", base_with("30/h", "10000000/s"), "must be at most 1000000/s")
 run_case(
@@ -225,8 +225,8 @@ run_case(
 )
 run_case(
     "arrivals_in_all",
-    base_with("duration: 2h", "duration: 366d").replace("30/h", "20/s"),
-    "directories: about 632,448,000 arrivals expected",
+    base_with("duration: 2h", "duration: 3660d").replace("30/h", "20/s"),
+    "directories: about 6,324,480,000 arrivals expected",
     "100,000,000",
 )
 
@@ -256,8 +256,8 @@ option_case(
 )
 option_case(
     "staff_per_interval_too_many",
-    [*STAFF, "--per-interval", "2m", "--set", "duration=366d"],
-    "263,520 intervals, more than the 1,000 allowed",
+    [*STAFF, "--per-interval", "2m", "--set", "duration=3660d"],
+    "2,635,200 intervals, more than the 1,000 allowed",
 )
 option_case(
     "set_deep",
@@ -725,7 +725,7 @@ def test_overlapping_shifts_next_to_a_field_error_are_listed_once() -> None:
 @pytest.mark.parametrize(
     ("path", "value", "limit"),
     [
-        ("duration", f"{int(MAX_DURATION_S) + 1}", "366d"),
+        ("duration", f"{int(MAX_DURATION_S) + 1}", "3660d"),
         ("agents.team.count", MAX_AGENTS + 1, "1,000,000"),
         ("directories.sales.arrivals", "2000000/s", "1000000/s"),
         ("replications", 100_001, "100,000"),
@@ -740,7 +740,7 @@ def test_limits_are_in_the_message(path: str, value: Any, limit: str) -> None:
 
 def test_values_at_the_limits_load() -> None:
     scenario = scenario_from_dict(yaml.safe_load(BASE)).with_changes(
-        {"duration": "366d", "agents.team.count": MAX_AGENTS, "replications": 100_000}
+        {"duration": "3660d", "agents.team.count": MAX_AGENTS, "replications": 100_000}
     )
     assert scenario.duration == MAX_DURATION_S
 

@@ -13,7 +13,7 @@ import re
 DAY_S = 86_400.0
 
 #: Any duration (run length, times of distributions, shift bounds), in seconds.
-MAX_DURATION_S = 366 * DAY_S
+MAX_DURATION_S = 3660 * DAY_S
 #: Any rate, in events per second (3.6 billion an hour).
 MAX_RATE_PER_S = 1e6
 #: Agents of one group, and of all groups together.
