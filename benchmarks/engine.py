@@ -10,7 +10,12 @@ that case's alone. Cases:
 - ``simpy``: a hand-written SimPy loop keeping only the waits, the floor for any SimPy
   model of this system;
 - ``retail``: one replication of ``scenarios/retail.yaml``;
-- ``million``: the ccsim M/M/c scenario scaled to a million chats (peak memory check).
+- ``million``: the ccsim M/M/c scenario scaled to a million chats (peak memory check);
+- ``big``: the ccsim M/M/c scenario with 20,000 one-slot agents at the same load and
+  about as many chats (choosing an agent must not cost time in proportion to the agents);
+- ``year``: a year of a 500-agent M/M/c center (about 10 million chats) through
+  :func:`ccsim.simulate` with no tables kept (metrics accumulated as the run goes; peak
+  memory check).
 
 Run ``python benchmarks/engine.py`` (``--help`` for sizes, ``--json`` for machine output).
 """
@@ -38,30 +43,47 @@ RATE = LOAD * AGENTS / MEAN_HANDLE  # arrivals per second
 SEED = 1
 BLOCK = 512
 
+BIG_AGENTS = 20_000
+YEAR_AGENTS = 500
+YEAR = 365 * 86_400.0  # seconds
+YEAR_CHATS = 10_000_000
+
 TARGET_VS_CIW = 1.5  # ccsim at least 1.5 times Ciw's chats per second
 TARGET_VS_SIMPY = 0.5  # and at least half the minimal SimPy loop's
-MEMORY_LIMIT_MB = 1024.0  # a million chats under 1 GB peak
+TARGET_BIG = 0.5  # 20,000 agents at least half the chats per second of 50
+MEMORY_LIMIT_MB = 1024.0  # a million chats (full records), a year (metrics only) under 1 GB
 
 
 # --------------------------------------------------------------------------- cases (child side)
 
 
-def mmc_scenario(chats: int) -> Any:
-    """The M/M/c scenario sized so that about ``chats`` chats arrive."""
+def mmc_scenario(
+    chats: int, agents: int = AGENTS, duration: float | None = None, load: float = LOAD
+) -> Any:
+    """The M/M/c scenario with ``agents`` one-slot agents at ``load``, sized so that about
+    ``chats`` chats arrive: over ``chats / rate`` seconds with the 50-agent case's mean
+    handle time, or over ``duration`` with the handle time that gives the load."""
     from ccsim.scenario import scenario_from_dict
 
+    if duration is None:
+        handle = MEAN_HANDLE
+        rate = load * agents / handle
+        duration = chats / rate
+    else:
+        rate = chats / duration
+        handle = load * agents / rate
     return scenario_from_dict(
         {
             "name": "mmc",
-            "duration": chats / RATE,
+            "duration": duration,
             "seed": SEED,
             "directories": {
                 "queue": {
-                    "arrivals": RATE,
-                    "handle_time": {"dist": "exponential", "mean": MEAN_HANDLE},
+                    "arrivals": rate,
+                    "handle_time": {"dist": "exponential", "mean": handle},
                 }
             },
-            "agents": {"servers": {"count": AGENTS, "directories": ["queue"], "max_chats": 1}},
+            "agents": {"servers": {"count": agents, "directories": ["queue"], "max_chats": 1}},
         }
     )
 
@@ -71,6 +93,28 @@ def run_ccsim_mmc(chats: int) -> Callable[[], int]:
 
     scenario = mmc_scenario(chats)
     return lambda: run_replication(scenario, 0, record_events=True).chat_count
+
+
+def run_big(chats: int, agents: int = BIG_AGENTS) -> Callable[[], int]:
+    """The ``ccsim`` case with ``agents`` agents (full records, like the 50-agent case)."""
+    from ccsim.model import run_replication
+
+    scenario = mmc_scenario(chats, agents)
+    return lambda: run_replication(scenario, 0, record_events=True).chat_count
+
+
+def run_year(chats: int) -> Callable[[], int]:
+    """A year of a 500-agent center as ``ccsim run`` without tables runs it: one
+    replication through :func:`ccsim.simulate`, metrics accumulated, no records kept."""
+    from ccsim import simulate
+
+    scenario = mmc_scenario(chats, YEAR_AGENTS, duration=YEAR)
+
+    def run() -> int:
+        results = simulate(scenario, replications=1, record_events=False, keep_records=False)
+        return int(results.replication_metrics[0].overall["offered"])  # no warm-up: all
+
+    return run
 
 
 def run_retail(_chats: int) -> Callable[[], int]:
@@ -142,6 +186,8 @@ CASES: dict[str, Callable[[int], Callable[[], int]]] = {
     "simpy": run_simpy_mmc,
     "retail": run_retail,
     "million": run_ccsim_mmc,
+    "big": run_big,
+    "year": run_year,
 }
 
 
@@ -151,10 +197,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
-def child(case: str, chats: int, repeat: int) -> dict[str, Any]:
+def child(case: str, chats: int, repeat: int, agents: int = BIG_AGENTS) -> dict[str, Any]:
     """Run one case ``repeat`` times in this process; keep the fastest time. CPU time is
     reported too: on a busy machine it varies less than the wall clock."""
-    simulate = CASES[case](chats)
+    simulate = run_big(chats, agents) if case == "big" else CASES[case](chats)
     baseline = peak_rss_mb()
     best, best_cpu, count = float("inf"), float("inf"), 0
     for _ in range(repeat):
@@ -178,10 +224,10 @@ def child(case: str, chats: int, repeat: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------- parent side
 
 
-def run_case(case: str, chats: int, repeat: int) -> dict[str, Any]:
+def run_case(case: str, chats: int, repeat: int, agents: int = BIG_AGENTS) -> dict[str, Any]:
     """Run ``case`` in a fresh interpreter and read its JSON line."""
     command = [sys.executable, __file__, "--child", case, "--chats", str(chats)]
-    command += ["--repeat", str(repeat)]
+    command += ["--repeat", str(repeat), "--big-agents", str(agents)]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if done.returncode != 0:
         raise SystemExit(f"case {case} failed:\n{done.stderr}")
@@ -203,13 +249,23 @@ def verdicts(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 "target": target,
                 "ok": ratio >= target,
             }
-    if "million" in results:
-        peak = results["million"]["peak_rss_mb"]
-        out["million_memory"] = {
-            "peak_rss_mb": peak,
-            "limit_mb": MEMORY_LIMIT_MB,
-            "ok": peak < MEMORY_LIMIT_MB,
+    if "big" in results and "ccsim" in results:
+        big, small = results["big"], results["ccsim"]
+        ratio = big["chats_per_second"] / small["chats_per_second"]
+        out["big_vs_ccsim"] = {
+            "ratio": ratio,
+            "cpu_ratio": big["chats_per_cpu_second"] / small["chats_per_cpu_second"],
+            "target": TARGET_BIG,
+            "ok": ratio >= TARGET_BIG,
         }
+    for case in ("million", "year"):
+        if case in results:
+            peak = results[case]["peak_rss_mb"]
+            out[f"{case}_memory"] = {
+                "peak_rss_mb": peak,
+                "limit_mb": MEMORY_LIMIT_MB,
+                "ok": peak < MEMORY_LIMIT_MB,
+            }
     return out
 
 
@@ -243,6 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chats", type=int, default=200_000, help="M/M/c size (ccsim, ciw, simpy)")
     parser.add_argument("--big-chats", type=int, default=1_000_000, help="size of 'million'")
+    parser.add_argument(
+        "--big-agents", type=int, default=BIG_AGENTS, help="agents of 'big' (--chats chats)"
+    )
+    parser.add_argument(
+        "--year-chats", type=int, default=YEAR_CHATS, help="chats of 'year' (over 365 days)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per case; the fastest counts")
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated cases to run")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -250,16 +312,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", choices=tuple(CASES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.chats, args.repeat)))
+        print(json.dumps(child(args.child, args.chats, args.repeat, args.big_agents)))
         return 0
     cases = args.cases.split(",")
     for case in cases:
         if case not in CASES:
             parser.error(f"unknown case {case!r}; choose from {', '.join(CASES)}")
     results: dict[str, dict[str, Any]] = {}
+    sizes = {"million": args.big_chats, "year": args.year_chats}
     for case in cases:
-        size = args.big_chats if case == "million" else args.chats
-        results[case] = run_case(case, size, args.repeat)
+        results[case] = run_case(case, sizes.get(case, args.chats), args.repeat, args.big_agents)
         if not args.json:
             print(f"{case} done", file=sys.stderr)
     checks = verdicts(results)

@@ -262,7 +262,8 @@ def chat_metrics_between(
     that arrived in ``[start, end)`` and after the warm-up, with their transfer legs and
     queue stays. Whole-run and per-interval figures (staffing by hour) share these
     definitions; a wait still going on is judged at the end of the run, not of the
-    interval."""
+    interval. Needs full :class:`Records` (a run with tables): :class:`Tallies` keep
+    whole-run totals only."""
     r = records
     arrival = np.frombuffer(r.chat_arrival, dtype=float)
     inside = (arrival >= max(start, r.warmup)) & (arrival < end)

@@ -1004,7 +1004,8 @@ def interval_metrics(
     records: Records, thresholds: Mapping[str, float], start: float, end: float
 ) -> ReplicationMetrics:
     """Chat metrics of the chats that arrived in ``[start, end)`` (and after warm-up),
-    overall and per directory, with the same definitions as the whole-day metrics."""
+    overall and per directory, with the same definitions as the whole-day metrics. Needs
+    full records (``keep_records=True``): a run without tables keeps whole-run totals."""
     return chat_metrics_between(records, thresholds, start, end)
 
 

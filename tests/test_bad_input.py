@@ -196,7 +196,9 @@ run_case(
 )
 run_case("duration_nan", base_with("duration: 2h", "duration: .nan"), "duration:", "finite")
 run_case(
-    "duration_3661d", base_with("duration: 2h", "duration: 3661d"), "duration: must be at most 3660d"
+    "duration_3661d",
+    base_with("duration: 2h", "duration: 3661d"),
+    "duration: must be at most 3660d",
 )
 run_case("rate_1e7", base_with("30/h", "10000000/s"), "must be at most 1000000/s")
 run_case(

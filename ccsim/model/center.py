@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any, Literal, overload
 
 import simpy
+from simpy.events import NORMAL
 
 from ccsim.model.randomness import (
     arrival_times,
@@ -104,18 +105,21 @@ Entry = tuple[float, float, int, int, "Agent"]
 
 
 class RoutingOrder:
-    """The listed agents of a directory (or invited group) in routing order, with O(1) or
-    O(log n) updates instead of a scan (issue 12).
+    """The listed agents of a directory (or invited group) in routing order (issue 12).
 
-    Entries mostly arrive in increasing order (an agent freed now has the latest
+    A small order (``listed`` is a dict) is the ordered set of listed agents, scanned in
+    full at each choice: with a few dozen agents a scan costs less than keeping keys in
+    order. A large one keeps entries, with O(1) or O(log n) updates instead of a scan:
+    entries mostly arrive in increasing order (an agent freed now has the latest
     ``last_end``), so they go to a sorted ``run`` (a deque: append and pop at the front
     cost O(1)); the few that arrive out of order go to a ``heap``. The first entry is the
     smaller of the two fronts. Stale entries are dropped when they reach a front, and
     both are compacted when they hold more than twice the agents (``limit``)."""
 
-    __slots__ = ("heap", "least_busy", "limit", "run")
+    __slots__ = ("heap", "least_busy", "limit", "listed", "run")
 
     def __init__(self, least_busy: bool = False) -> None:
+        self.listed: dict[Agent, None] | None = None  # small: the listed agents, in order
         self.run: deque[Entry] = deque()
         self.heap: list[Entry] = []
         self.least_busy = least_busy
@@ -130,8 +134,12 @@ class RoutingOrder:
         self.run = deque(live)
         self.heap = []
 
-    def entries(self) -> list[Entry]:
-        return [*self.run, *self.heap]
+    def agents(self) -> list[Agent]:
+        """The listed agents in listing order, when every entry is current (as after a
+        choice that found nobody)."""
+        if self.listed is not None:
+            return list(self.listed)
+        return [e[4] for e in sorted((*self.run, *self.heap), key=lambda e: e[2])]
 
 
 class DirectoryState:
@@ -198,6 +206,9 @@ class GroupState:
         self.rules: list[tuple[float, RuleState]] = []
 
 
+_NO_JOBS: list[Job] = []  # agents without a slowdown never have jobs: one shared empty list
+
+
 class Agent:
     """One agent with ``max_chats`` slots (R2)."""
 
@@ -219,6 +230,7 @@ class Agent:
         "ramping",
         "ready",
         "routes",
+        "scans",
         "seq",
         "since",
         "slowdown",
@@ -240,7 +252,8 @@ class Agent:
         self.seq = 0  # when last listed: ties in routing go to the agent listed earliest
         self.version = 0  # routing entries of an older version are stale
         self.dirty = False  # listed or re-keyed since its routing entries were last added
-        self.routes: list[RoutingOrder] = []  # the routing orders the agent is in
+        self.routes: list[RoutingOrder] = []  # the large routing orders the agent is in
+        self.scans: list[dict[Agent, None]] = []  # the ordered sets of the small ones
         self.last_end = -INF
         self.ramp_until = -INF
         self.ramping = False
@@ -248,7 +261,7 @@ class Agent:
         self.since = 0.0
         self.slowdown = slowdown
         self.factor = 1.0
-        self.jobs: list[Job] = []
+        self.jobs: list[Job] = [] if slowdown is not None else _NO_JOBS
 
 
 class RuleState:
@@ -381,6 +394,44 @@ class Job:
         self.updated = now
 
 
+def _fire(call: Call) -> None:
+    call.fn(*call.args)
+
+
+class Call:
+    """``fn(*args)`` at a set time: the least that SimPy's event loop needs from an event
+    (``Environment.step`` takes its ``callbacks`` and checks ``_ok``). A ``Timeout`` would
+    do the same with two more objects per event and a Python ``__init__``: in a big center
+    tens of thousands of these wait in the queue at once, so their size counts."""
+
+    __slots__ = ("args", "callbacks", "fn")
+    _ok = True  # it never fails
+    callbacks: tuple[Callable[[Call], None], ...] | None
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+
+
+FIRE = (_fire,)  # shared: SimPy reads an event's callbacks once, then sets them to None
+
+
+def _fire_chat(call: ChatCall) -> None:
+    call.fn(call.chat)
+
+
+class ChatCall:
+    """``fn(chat)`` at a set time: the end of a chat's handling work, the one timer that
+    every busy slot keeps waiting (a :class:`Call` would add an argument tuple)."""
+
+    __slots__ = ("callbacks", "chat", "fn")
+    _ok = True
+    callbacks: tuple[Callable[[ChatCall], None], ...] | None
+    fn: Callable[[Chat], None]
+    chat: Chat
+
+
+FIRE_CHAT = (_fire_chat,)
+
+
 class Center:
     """One replication of a scenario. Build it, call :meth:`run`, read :attr:`records`.
 
@@ -393,6 +444,9 @@ class Center:
     """
 
     records: Records | Tallies
+    #: Routing orders of at most this many agents are scanned at each choice; larger ones
+    #: keep their agents in order (:class:`RoutingOrder`). Both choose the same agent.
+    scan_agents = 64
 
     def __init__(
         self,
@@ -452,9 +506,10 @@ class Center:
             group.no_answer = uniform_sampler(rng) if offer.no_answer_probability > 0 else None
             group.decision = uniform_sampler(stream(self.root, "group_transfer_decision", name))
             self.groups[name] = group
+            served = [self.directories[d] for d in spec.directories]  # shared by the members
             for member in range(spec.size):
                 agent = Agent(len(self.agents), group, spec.slowdown)
-                agent.directories = [self.directories[d] for d in spec.directories]
+                agent.directories = served
                 for directory in agent.directories:
                     directory.agents.append(agent)
                 group.members.append(agent)
@@ -488,13 +543,20 @@ class Center:
         invited = {
             rule.to.group for rule in scenario.transfers if not isinstance(rule.to, ToDirectory)
         }
-        for directory in self.directories.values():
-            directory.order.limit = 2 * len(directory.agents) + 64
+        for owner in [*self.directories.values(), *self.groups.values()]:
+            size = len(owner.agents if isinstance(owner, DirectoryState) else owner.members)
+            owner.order.limit = 2 * size + 64
+            if size <= self.scan_agents:
+                owner.order.listed = {}
         for name, group in self.groups.items():
-            group.order.limit = 2 * len(group.members) + 64
-            routes = [group.order] if name in invited else []
+            orders = [d.order for d in group.members[0].directories] if group.members else []
+            if name in invited:
+                orders.append(group.order)
+            routes = [o for o in orders if o.listed is None]  # shared by the members
+            scans = [o.listed for o in orders if o.listed is not None]
             for agent in group.members:
-                agent.routes = [*(d.order for d in agent.directories), *routes]
+                agent.routes = routes
+                agent.scans = scans
 
         self.records = (Records if tables else Tallies)(
             directories=names,
@@ -511,25 +573,21 @@ class Center:
             self._record_chat = self._tally_chat  # type: ignore[method-assign]
             self._record_leg = self._tally_leg  # type: ignore[method-assign]
         self._schedule = self._make_scheduler()
+        self.finish = self._finish  # bound once: one method object, not one per chat
         self._log = self._make_event_log()
 
     # ------------------------------------------------------------------ plumbing
 
     def _make_scheduler(self) -> Callable[..., None]:
         """``schedule(delay, fn, *args)``: call ``fn(*args)`` after ``delay`` seconds."""
-        env = self.env
-        timeout = simpy.Timeout
-
-        def fire(event: Any) -> None:
-            event.fn(*event.args)
-
-        fire_only = (fire,)  # shared: SimPy only reads an event's callbacks, then drops them
+        add = self.env.schedule
 
         def schedule(delay: float, fn: Callable[..., Any], *args: Any) -> None:
-            event = timeout(env, delay)
-            event.callbacks = fire_only
-            event.fn = fn
-            event.args = args
+            call = Call()
+            call.callbacks = FIRE
+            call.fn = fn
+            call.args = args
+            add(call, NORMAL, delay)
 
         return schedule
 
@@ -583,16 +641,21 @@ class Center:
             return
         agent.listed = available
         if available:
-            agent.seq = self.next_list_seq
-            self.next_list_seq += 1
             for directory in agent.directories:
                 directory.free += 1
-            if not agent.dirty:
-                agent.dirty = True
-                self.dirty.append(agent)
+            for listed in agent.scans:
+                listed[agent] = None
+            if agent.routes:
+                agent.seq = self.next_list_seq
+                self.next_list_seq += 1
+                if not agent.dirty:
+                    agent.dirty = True
+                    self.dirty.append(agent)
         else:
             for directory in agent.directories:
                 directory.free -= 1
+            for listed in agent.scans:
+                del listed[agent]
 
     def _hold(self, agent: Agent, change: int) -> None:
         self._agent_changed(agent)
@@ -600,7 +663,7 @@ class Center:
         if agent.state == CLOSING and agent.held == 0:
             agent.state = OFFLINE
         self._refresh(agent)
-        if agent.listed and not agent.dirty:  # still listed, with a new key
+        if agent.listed and not agent.dirty and agent.routes:  # still listed, new key
             agent.dirty = True
             self.dirty.append(agent)
 
@@ -753,9 +816,8 @@ class Center:
             agent = self._pick(directory.order, chat.participants, ())
             if agent is None:  # the free agents are all in the head chat (R8 warm inviter)
                 # A failed choice leaves exactly the listed agents' entries in the order.
-                listed = sorted(directory.order.entries(), key=lambda e: e[2])  # as listed
-                for entry in listed:
-                    self._agent_free(entry[4])
+                for agent in directory.order.agents():
+                    self._agent_free(agent)
                 return
             self._offer(self._pop(directory), agent, directory)
 
@@ -770,6 +832,31 @@ class Center:
         An agent already connected to the chat (or already invited, ``tried``) is
         passed over. The chosen agent's entry is taken out: choosing is followed by
         holding a slot, which unlists the agent or gives it a new entry."""
+        excluded = {**participants, **dict.fromkeys(tried)} if tried else participants
+        listed = order.listed
+        if listed is not None:  # a small order: scan it
+            best: Agent | None = None
+            if order.least_busy:
+                for agent in listed:
+                    if agent in excluded:
+                        continue
+                    if (
+                        best is None
+                        or agent.held < best.held
+                        or (agent.held == best.held and agent.last_end < best.last_end)
+                    ):
+                        best = agent
+            else:
+                for agent in listed:
+                    if agent in excluded:
+                        continue
+                    if (
+                        best is None
+                        or agent.last_end < best.last_end
+                        or (agent.last_end == best.last_end and agent.held < best.held)
+                    ):
+                        best = agent
+            return best
         if self.dirty:
             self._flush()
         run, heap = order.run, order.heap
@@ -786,7 +873,7 @@ class Center:
             agent = entry[4]
             if entry[3] != agent.version or not agent.listed:
                 continue  # stale
-            if agent in participants or agent in tried:
+            if agent in excluded:
                 passed.append(entry)
                 continue
             chosen = agent
@@ -1041,7 +1128,7 @@ class Center:
                     rule = candidate
                     break
         if rule is None:
-            self._work(agent, chat, work, self._finish)
+            self._work(agent, chat, work, self.finish)
         else:
             at = rule.at()
             chat.rule = rule
@@ -1051,7 +1138,11 @@ class Center:
     def _work(self, agent: Agent, chat: Chat, amount: float, then: Callable[[Chat], None]) -> None:
         """Handling work; with a slowdown it stretches with the agent's load."""
         if agent.slowdown is None:
-            self._schedule(amount, then, chat)
+            call = ChatCall()
+            call.callbacks = FIRE_CHAT
+            call.fn = then
+            call.chat = chat
+            self.env.schedule(call, NORMAL, amount)
             return
         job = Job(chat, amount, then, self.env.now)
         agent.jobs.append(job)
@@ -1103,7 +1194,7 @@ class Center:
         directory = chat.participants.pop(agent)
         agent.connected -= 1
         agent.last_end = self.env.now
-        if agent.listed and not agent.dirty:  # a free slot left: its routing key changed
+        if agent.listed and not agent.dirty and agent.routes:  # free slot left: new key
             agent.dirty = True
             self.dirty.append(agent)
         self._log(EVENT.LEAVE, chat, agent, directory)
