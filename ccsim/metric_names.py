@@ -3,8 +3,8 @@ no numerical library behind them.
 
 :mod:`ccsim.expect` checks ``expect:`` lists with these while a scenario loads, so
 ``ccsim validate`` and ``ccsim --help`` need neither numpy, pandas nor scipy. The metrics
-themselves, and their definitions, are in :mod:`ccsim.results`, which must list the same
-names (``tests/test_startup.py`` checks it).
+themselves, and their definitions, are in :mod:`ccsim.results`, which imports these
+names.
 """
 
 from __future__ import annotations

@@ -44,6 +44,17 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtrit  # Student t quantiles without loading scipy.stats
 
+# One list of names, light enough for `ccsim validate`; re-exported here beside the
+# definitions.
+from ccsim.metric_names import (  # noqa: F401
+    AGENT_METRICS,
+    CHAT_METRICS,
+    COUNT_METRICS,
+    METRICS,
+    QUEUE_METRICS,
+    RATIO_METRICS,
+    TIME_METRICS,
+)
 from ccsim.model.records import (
     AgentState,
     DirectoryTally,
@@ -56,71 +67,12 @@ from ccsim.model.records import (
     Tallies,
 )
 
-CHAT_METRICS = (
-    # arrival view: chats by the directory where they arrived
-    "offered",
-    "answered",
-    "abandoned",
-    "abandon_rate",
-    "completed",
-    "abandoned_initial",
-    "abandoned_in_transfer",
-    "open_at_end",
-    "service_level",
-    "wait_mean",
-    "wait_p50",
-    "wait_p90",
-    "wait_p95",
-    "transfers",
-    "transfer_rate",
-    "transfer_wait_mean",
-    "transfer_wait_p90",
-    "handoff_gap_mean",
-    "handoff_gap_p90",
-    "handoff_gap_p95",
-    "conference_overlap_mean",
-    "session_time_mean",
-    # queue view: every stay in the directory's queue, including transfers in
-    "queued",
-    "transferred_in",
-    "queued_answered",
-    "queued_abandoned",
-    "queued_service_level",
-    "queued_wait_mean",
-    "queued_wait_p90",
-)
-QUEUE_METRICS = CHAT_METRICS[CHAT_METRICS.index("queued") :]
 OUTCOMES_NOTE = (
     "Outcomes add up: completed + abandoned_initial + abandoned_in_transfer + open_at_end"
     " = offered. abandoned counts both kinds, so answered + abandoned exceeds offered when"
     " an answered chat is abandoned while queued after a transfer. The queue view (queued,"
     " transferred_in, queued_*) counts every stay in a directory's queue, transfers in too."
 )
-AGENT_METRICS = ("utilization", "occupancy")
-METRICS = CHAT_METRICS + AGENT_METRICS
-COUNT_METRICS = frozenset(
-    {
-        "offered",
-        "answered",
-        "abandoned",
-        "completed",
-        "abandoned_initial",
-        "abandoned_in_transfer",
-        "open_at_end",
-        "transfers",
-        "queued",
-        "transferred_in",
-        "queued_answered",
-        "queued_abandoned",
-    }
-)
-TIME_METRICS = frozenset(
-    m
-    for m in METRICS
-    if m.startswith(("wait", "transfer_wait", "handoff", "conference", "session", "queued_wait"))
-)
-RATIO_METRICS = frozenset(METRICS) - COUNT_METRICS - TIME_METRICS
-
 Metrics = dict[str, float]
 
 
