@@ -250,6 +250,25 @@ def check_group(scenario: Scenario, group: str) -> None:
         )
 
 
+def _check(
+    target: Target, path: str, value: Estimate, holds: bool, reason: str, decided: bool
+) -> Check:
+    """A target's verdict at one path, with the target's own fields."""
+    expectation = target.expectation
+    return Check(
+        target.text,
+        path,
+        expectation.metric,
+        holds,
+        value,
+        reason,
+        decided,
+        target.guard,
+        expectation.op,
+        expectation.threshold,
+    )
+
+
 def check_targets(
     targets: Sequence[Target], summary: Summary, confidence: float = DEFAULT_CONFIDENCE
 ) -> tuple[Check, ...]:
@@ -263,20 +282,7 @@ def check_targets(
             holds, reason, decided = _verdict(target, value, confidence)
             if not holds and _no_chats_summary(summary, path):
                 holds, reason, decided = True, "", True
-            checks.append(
-                Check(
-                    target.text,
-                    path,
-                    target.expectation.metric,
-                    holds,
-                    value,
-                    reason,
-                    decided,
-                    target.guard,
-                    target.expectation.op,
-                    target.expectation.threshold,
-                )
-            )
+            checks.append(_check(target, path, value, holds, reason, decided))
     return tuple(checks)
 
 
@@ -378,20 +384,7 @@ def judge(
                 and all(_value(run, count) == 0 for run in runs)
             ):
                 holds, reason, decided = True, "", True
-            checks.append(
-                Check(
-                    target.text,
-                    path,
-                    target.expectation.metric,
-                    holds,
-                    value,
-                    reason,
-                    decided,
-                    target.guard,
-                    target.expectation.op,
-                    target.expectation.threshold,
-                )
-            )
+            checks.append(_check(target, path, value, holds, reason, decided))
     return tuple(checks)
 
 
