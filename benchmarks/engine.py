@@ -2,7 +2,9 @@
 
 Every case runs in its own child process, one after another, so timings do not compete
 for the two cores and each peak-memory figure (the child's peak resident set size) is
-that case's alone. Cases:
+that case's alone. With ``--repeat N`` the cases run in N rounds, interleaved (ccsim,
+ciw, simpy, ccsim, ...), each in a fresh process, and the fastest round of each counts:
+a burst of load on a shared machine then hits both sides of a ratio. Cases:
 
 - ``ccsim``: an M/M/c scenario (50 one-slot agents, load 0.9, exponential times, no
   patience, no transfers) through :func:`ccsim.model.run_replication`, full records;
@@ -48,8 +50,8 @@ YEAR_AGENTS = 500
 YEAR = 365 * 86_400.0  # seconds
 YEAR_CHATS = 10_000_000
 
-TARGET_VS_CIW = 1.5  # ccsim at least 1.5 times Ciw's chats per second
-TARGET_VS_SIMPY = 0.5  # and at least half the minimal SimPy loop's
+TARGET_VS_CIW = 2.0  # ccsim at least 2 times Ciw's chats per second (issue 12)
+TARGET_VS_SIMPY = 1.0  # and at least the minimal SimPy loop's
 TARGET_BIG = 0.5  # 20,000 agents at least half the chats per second of 50
 MEMORY_LIMIT_MB = 1024.0  # a million chats (full records), a year (metrics only) under 1 GB
 
@@ -234,6 +236,19 @@ def run_case(case: str, chats: int, repeat: int, agents: int = BIG_AGENTS) -> di
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def fastest(best: dict[str, Any] | None, figure: dict[str, Any]) -> dict[str, Any]:
+    """The faster of two rounds of a case (wall clock and CPU time each at its least),
+    with the larger peak memory."""
+    if best is None:
+        return figure
+    merged = dict(best if best["seconds"] <= figure["seconds"] else figure)
+    cpu = min(best["cpu_seconds"], figure["cpu_seconds"])
+    merged["cpu_seconds"] = cpu
+    merged["chats_per_cpu_second"] = merged["chats"] / cpu if cpu > 0 else float("inf")
+    merged["peak_rss_mb"] = max(best["peak_rss_mb"], figure["peak_rss_mb"])
+    return merged
+
+
 def verdicts(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Ratios against the targets of the scale issue. The verdict uses wall-clock rates;
     the ratio of CPU-time rates is given beside it, as a check on a busy machine."""
@@ -305,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--year-chats", type=int, default=YEAR_CHATS, help="chats of 'year' (over 365 days)"
     )
-    parser.add_argument("--repeat", type=int, default=1, help="runs per case; the fastest counts")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="interleaved rounds; each case's fastest counts"
+    )
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated cases to run")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -320,10 +337,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown case {case!r}; choose from {', '.join(CASES)}")
     results: dict[str, dict[str, Any]] = {}
     sizes = {"million": args.big_chats, "year": args.year_chats}
-    for case in cases:
-        results[case] = run_case(case, sizes.get(case, args.chats), args.repeat, args.big_agents)
-        if not args.json:
-            print(f"{case} done", file=sys.stderr)
+    for round_ in range(args.repeat):  # interleaved rounds, the fastest of each case counts
+        for case in cases:
+            figure = run_case(case, sizes.get(case, args.chats), 1, args.big_agents)
+            results[case] = fastest(results.get(case), figure)
+            if not args.json:
+                print(f"{case} done (round {round_ + 1} of {args.repeat})", file=sys.stderr)
     checks = verdicts(results)
     if args.json:
         print(json.dumps({"python": sys.version.split()[0], "cases": results, "checks": checks}))

@@ -9,6 +9,9 @@ Cases:
   'service_level >= 0.8' --target 'wait_p90 <= 60s'``: the README's all-day example.
 - ``sweep``: ``ccsim sweep scenarios/retail.yaml --set agents.sales_team.count=8..12..2
   --set transfers.0.probability=0.1,0.3 -n 10``: the README's 6-point sweep.
+- ``schedule``: ``ccsim schedule scenarios/retail.yaml --group support_team --target
+  'service_level >= 80%' --templates shift_templates/retail.yaml``: a shift plan
+  (per-interval requirements, covering, simulated repairs).
 
 Each runs with ``--quiet`` and the default workers (every core). With ``--before DIR``,
 the same commands also run against another copy of the ``ccsim`` package (``DIR`` holds
@@ -59,6 +62,11 @@ CASES: dict[str, list[str]] = {
     "sweep": [
         "sweep", str(RETAIL), "--set", "agents.sales_team.count=8..12..2",
         "--set", "transfers.0.probability=0.1,0.3", "-n", "10",
+    ],
+    "schedule": [
+        "schedule", str(RETAIL), "--group", "support_team",
+        "--target", "service_level >= 80%",
+        "--templates", str(ROOT / "shift_templates" / "retail.yaml"),
     ],
 }  # fmt: skip
 
@@ -121,7 +129,10 @@ def measure(
 SEARCH = """\
 import time
 from ccsim.scenario import load_scenario
-from ccsim.staffing import staff_per_interval
+try:
+    from ccsim.planning.staffing import staff_per_interval
+except ImportError:  # a --before snapshot older than ccsim/planning/
+    from ccsim.staffing import staff_per_interval
 scenario = load_scenario({path!r})
 cpu, wall = time.process_time(), time.perf_counter()
 result = staff_per_interval(scenario, "support_team", ["service_level >= 80%"], 3600, 10, workers=1)

@@ -9,7 +9,7 @@ Dask worker.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
@@ -19,6 +19,7 @@ import pandas as pd
 
 from ccsim.executors import Executor, Task, open_executor
 from ccsim.model import Records, run_replication
+from ccsim.model.start import StartState
 from ccsim.results import (
     METRICS,
     TABLES,
@@ -29,6 +30,8 @@ from ccsim.results import (
 from ccsim.scenario import Scenario
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from distributed import Client as DaskClient
 
 
@@ -55,14 +58,17 @@ def run_one(
     seed: int,
     record_events: bool = True,
     keep_records: bool = True,
+    start: StartState | None = None,
 ) -> Replication:
     """Simulate replication ``replication`` and compute its metrics (picklable task).
 
     Without ``keep_records`` the model keeps only what the metrics need, accumulated as
     the run goes (:class:`ccsim.model.Tallies`): the same metrics, in memory that a
-    year-long run can afford, but no tables."""
+    year-long run can afford, but no tables. ``start``: the chats in the center at 0."""
     started = time.perf_counter()
-    records = run_replication(scenario, replication, seed, record_events, tables=keep_records)
+    records = run_replication(
+        scenario, replication, seed, record_events, tables=keep_records, start=start
+    )
     thresholds = {name: d.service_level for name, d in scenario.directories.items()}
     metrics = replication_metrics(records, thresholds)
     return Replication(
@@ -84,6 +90,7 @@ def simulate(
     executor: Executor | None = None,
     client: DaskClient | None = None,
     scheduler: str | None = None,
+    initial: StartState | Sequence[StartState] | Mapping[str, Any] | str | Path | None = None,
 ) -> Results:
     """Run ``replications`` (default: the scenario's) and return :class:`Results`.
 
@@ -98,12 +105,26 @@ def simulate(
     metrics need as it runs (a year of a 500-agent center fits in well under 1 GB), and
     the metrics are the same. Tables, :meth:`Results.timeseries` and per-interval metrics
     (staffing by hour) need the records, so they need ``keep_records=True``.
+
+    ``initial`` starts every replication from the chats in the center now (see
+    :mod:`ccsim.initial`): a snapshot mapping or file, a results folder (the end of each
+    of its replications), or :class:`~ccsim.model.start.StartState` values (a list: one
+    per replication, cycled). A snapshot that does not fit the scenario raises
+    :class:`ccsim.initial.InitialStateError` naming each problem's path.
     """
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
     if replications < 1:
         raise ValueError("replications must be at least 1")
-    tasks = [Task(scenario, r, seed, record_events, keep_records) for r in range(replications)]
+    from ccsim.initial import as_states
+
+    states = as_states(initial, scenario)
+    tasks = [
+        Task(scenario, r, seed, record_events, keep_records, states[r % len(states)])
+        if states
+        else Task(scenario, r, seed, record_events, keep_records)
+        for r in range(replications)
+    ]
     started = time.perf_counter()
     done: list[Replication] = []
     with open_executor(
@@ -183,13 +204,27 @@ class Results:
     def events(self) -> pd.DataFrame:
         return self.table("events")
 
-    def timeseries(self, freq: str | float = "15m") -> pd.DataFrame:
-        """Per-interval arrivals, answered, abandoned, queue length (per directory) and
-        staffed and busy slots (per group), averaged over replications; see
-        :mod:`ccsim.timeseries`."""
+    def timeseries(
+        self, freq: str | float = "15m", confidence: float | None = None
+    ) -> pd.DataFrame:
+        """Per-interval arrivals, answered, abandoned, queue length, service level, mean
+        wait and abandonment (per directory) and staffed and busy slots (per group),
+        over replications, indexed by clock time; ``confidence`` (e.g. 0.95) adds the
+        intervals of the per-interval rates. See :mod:`ccsim.timeseries`."""
         from ccsim.timeseries import timeseries
 
-        return timeseries(self, freq)
+        return timeseries(self, freq, confidence)
+
+    @property
+    def busyness(self) -> pd.Series | None:
+        """The day's factor on every arrival rate, per replication (the scenario's
+        ``busyness:``; also the ``busyness`` rows of :meth:`per_replication` and of
+        ``replications.csv``), or None when the scenario has none."""
+        values = [run.overall.get("busyness") for run in self.replication_metrics]
+        if all(value is None for value in values):
+            return None
+        index = pd.RangeIndex(len(values), name="replication")
+        return pd.Series(values, index=index, name="busyness", dtype=float)
 
     def per_replication(self) -> pd.DataFrame:
         """Long table of every metric of every replication (for paired comparisons)."""

@@ -67,7 +67,18 @@ def main(
 
 #: The command modules; importing one registers its commands on ``app``, and ``--help``
 #: lists them in this order.
-COMMAND_MODULES = ("run", "compare", "check", "report", "staff", "sweep", "theory")
+COMMAND_MODULES = (
+    "run",
+    "compare",
+    "check",
+    "report",
+    "staff",
+    "schedule",
+    "sweep",
+    "theory",
+    "fit",
+    "backtest",
+)
 for _module in COMMAND_MODULES:
     import_module(f"ccsim.commands.{_module}")
 

@@ -70,6 +70,9 @@ LOWER_IS_BETTER = frozenset(
         "queued_abandoned",
         "queued_wait_mean",
         "queued_wait_p90",
+        "balked",
+        "abandon_rate_first_attempt",
+        "abandon_rate_all_attempts",
     }
 )
 #: Metrics where a higher value is better.

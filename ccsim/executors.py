@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ccsim.api import Replication
+    from ccsim.model.start import StartState
 
 #: Seconds to wait for a Dask scheduler to answer (and to have a worker) before giving up.
 CONNECT_TIMEOUT_S = 5.0
@@ -53,6 +54,7 @@ class Task:
     seed: int
     record_events: bool = True
     keep_records: bool = True
+    start: StartState | None = None  # chats in the center at time 0 (an initial state)
 
 
 class Executor(Protocol):
@@ -81,7 +83,12 @@ def run_task(task: Task) -> Replication:
     from ccsim.api import run_one  # ccsim.api imports this module
 
     return run_one(
-        task.scenario, task.replication, task.seed, task.record_events, task.keep_records
+        task.scenario,
+        task.replication,
+        task.seed,
+        task.record_events,
+        task.keep_records,
+        start=task.start,
     )
 
 
@@ -129,14 +136,20 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _worker_run(
-    digest: str, scenario_bytes: bytes, replication: int, seed: int, events: bool, keep: bool
+    digest: str,
+    scenario_bytes: bytes,
+    replication: int,
+    seed: int,
+    events: bool,
+    keep: bool,
+    start: StartState | None = None,
 ) -> Replication:
     scenario = _WORKER_SCENARIOS.get(digest)
     if scenario is None:
         if len(_WORKER_SCENARIOS) >= _WORKER_CACHE_SIZE:
             _WORKER_SCENARIOS.clear()
         scenario = _WORKER_SCENARIOS[digest] = Scenario.model_validate_json(scenario_bytes)
-    return run_task(Task(scenario, replication, seed, events, keep))
+    return run_task(Task(scenario, replication, seed, events, keep, start))
 
 
 def _start_method() -> str:
@@ -195,6 +208,7 @@ class LocalPool:
                     task.seed,
                     task.record_events,
                     task.keep_records,
+                    task.start,
                 )
                 futures[future] = position
             pending = set(futures)
@@ -246,8 +260,15 @@ async def _handshake(address: str, timeout: float) -> None:
     await comm.close()
 
 
-def _dask_run(scenario: Scenario, replication: int, seed: int, events: bool, keep: bool) -> Any:
-    return run_task(Task(scenario, replication, seed, events, keep))
+def _dask_run(
+    scenario: Scenario,
+    replication: int,
+    seed: int,
+    events: bool,
+    keep: bool,
+    start: StartState | None = None,
+) -> Any:
+    return run_task(Task(scenario, replication, seed, events, keep, start))
 
 
 class DaskExecutor:
@@ -341,6 +362,7 @@ class DaskExecutor:
                         task.seed,
                         task.record_events,
                         task.keep_records,
+                        task.start,
                         pure=False,
                     )
                     futures[future] = position

@@ -19,6 +19,7 @@ CHAT_METRICS = (
     "abandoned_initial",
     "abandoned_in_transfer",
     "open_at_end",
+    "initial_chats",  # only in runs from an initial state: its waiting chats (measured)
     "service_level",
     "wait_mean",
     "wait_p50",
@@ -33,6 +34,11 @@ CHAT_METRICS = (
     "handoff_gap_p95",
     "conference_overlap_mean",
     "session_time_mean",
+    # customers (issue 14), only in runs whose scenario has balk or retry
+    "balked",  # left at once on finding no free agent (counted in abandoned_initial)
+    "retrials",  # chats that are a customer's second or later attempt (in offered)
+    "abandon_rate_first_attempt",  # first attempts abandoned / first attempts
+    "abandon_rate_all_attempts",  # customers whose last attempt was abandoned / customers
     # queue view: every stay in the directory's queue, including transfers in
     "queued",
     "transferred_in",
@@ -41,8 +47,12 @@ CHAT_METRICS = (
     "queued_service_level",
     "queued_wait_mean",
     "queued_wait_p90",
+    "served_by_overflow",  # only with overflow: stays answered by an overflow group
 )
-QUEUE_METRICS = CHAT_METRICS[CHAT_METRICS.index("queued") :]
+# The queue view that every run has (served_by_overflow, after it, only with overflow).
+QUEUE_METRICS = CHAT_METRICS[
+    CHAT_METRICS.index("queued") : CHAT_METRICS.index("queued_wait_p90") + 1
+]
 AGENT_METRICS = ("utilization", "occupancy")
 METRICS = CHAT_METRICS + AGENT_METRICS
 COUNT_METRICS = frozenset(
@@ -54,11 +64,15 @@ COUNT_METRICS = frozenset(
         "abandoned_initial",
         "abandoned_in_transfer",
         "open_at_end",
+        "initial_chats",
         "transfers",
         "queued",
         "transferred_in",
         "queued_answered",
         "queued_abandoned",
+        "balked",
+        "retrials",
+        "served_by_overflow",
     }
 )
 TIME_METRICS = frozenset(

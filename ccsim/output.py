@@ -3,10 +3,11 @@
 A results folder holds ``summary.json`` (resolved scenario, seed, replications, version,
 runtime and every metric with its interval), ``scenario.yaml`` (the resolved scenario,
 runnable as is), ``replications.csv`` (every metric of every replication, for paired
-comparisons), and the tables ``chats``, ``transfers``, ``agents`` and, when the run kept
-its event log, ``events``, as CSV or Parquet. Each CSV starts with a ``# ccsim {...}``
-line carrying the same header as ``summary.json`` minus the metrics; Parquet files carry
-it as file metadata.
+comparisons), ``end_state.json`` (where each replication ended: the initial state of a
+next run, ``ccsim run --initial FOLDER``), and the tables ``chats``, ``transfers``,
+``agents`` and, when the run kept its event log, ``events``, as CSV or Parquet. Each CSV
+starts with a ``# ccsim {...}`` line carrying the same header as ``summary.json`` minus
+the metrics; Parquet files carry it as file metadata.
 
 Tables are written by pyarrow's columnar CSV and Parquet writers: for 200,000 chats
 pandas' ``to_csv`` took seconds per table, longer than the simulation (figures in
@@ -81,12 +82,30 @@ def write_results(
             yaml.safe_dump(header["scenario"], sort_keys=False, allow_unicode=True)
         )
         _write_table(results.per_replication(), staging / "replications", "csv", header)
+        if results.records:  # where each replication ended: ``ccsim run --initial`` this folder
+            from ccsim.initial import END_STATE_FILE, end_state
+
+            states = {**header, "replications": [end_state(r) for r in results.records]}
+            (staging / END_STATE_FILE).write_text(json.dumps(json_safe(states), indent=1) + "\n")
         if tables and (results.records or results.loaded_tables):
-            for name in TABLES:
-                frame = _kept_table(results, name)
-                if frame is not None:
-                    _write_table(frame, staging / name, fmt, header)
+            _write_tables(results, staging, fmt, header)
     return Path(out)
+
+
+def _write_tables(results: Results, folder: Path, fmt: Format, header: dict[str, Any]) -> None:
+    """Every kept table, side by side in threads: pyarrow formats and writes without the
+    GIL, so on two cores the tables of a 200,000-chat run take about half the wall time
+    (``benchmarks/commands.py``). An error in any table is raised here."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(name: str) -> None:
+        frame = _kept_table(results, name)
+        if frame is not None:
+            _write_table(frame, folder / name, fmt, header)
+
+    with ThreadPoolExecutor(max_workers=min(len(TABLES), os.cpu_count() or 1)) as pool:
+        for done in [pool.submit(write, name) for name in TABLES]:
+            done.result()
 
 
 def _kept_table(results: Results, name: str) -> pd.DataFrame | None:
@@ -302,6 +321,8 @@ def load_results(folder: str | Path) -> Results:
             if path.exists() or path.is_symlink():
                 _inside(path, folder)
                 loaded[name] = read_table(path)
+                if name == "chats" and "initial" not in loaded[name].columns:
+                    loaded[name]["initial"] = False  # written before initial states existed
                 _check_columns(loaded[name], _expected_columns(name), path)
                 _float_columns_as_floats(loaded[name], name)
                 break

@@ -198,9 +198,30 @@ def wait_cdf(
 # --------------------------------------------------------------------------- over the day
 
 
-def _shade_warmup(ax: Axes, warmup_hours: float, label: bool) -> None:
+def _shade_warmup(ax: Axes, begin: float, warmup_hours: float, label: bool) -> None:
+    """Shade the warm-up, ``warmup_hours`` long from ``begin`` (hours on the clock axis)."""
     if warmup_hours > 0:
-        ax.axvspan(0, warmup_hours, color=WARMUP_COLOR, label="warm-up" if label else None)
+        ax.axvspan(
+            begin, begin + warmup_hours, color=WARMUP_COLOR, label="warm-up" if label else None
+        )
+
+
+def clock_axis(ax: Axes, first: float, last: float) -> None:
+    """Label an axis in hours since midnight of the first day with clock times
+    (``08:00``; ``day 2 08:00`` when the span passes midnight), ticks on whole hours."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    from ccsim.scenario.clock import clock_at, spans_days
+
+    with_day = spans_days(0.0, last * 3600)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=8 if with_day else 12, steps=[1, 2, 3, 4, 6]))
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda hours, _pos: clock_at(hours * 3600, 0.0, with_day))
+    )
+    if with_day:
+        for tick in ax.get_xticklabels():
+            tick.set_rotation(30)
+            tick.set_horizontalalignment("right")
 
 
 def queue_and_staffing(
@@ -219,15 +240,21 @@ def queue_and_staffing(
         warmup = results.scenario.warmup if warmup is None else warmup
     fig = ChartFigure(figsize=(9, 6.5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
+    # The index is the clock (hours since midnight of the first day), see ccsim.timeseries.
     start_hours = series.index.total_seconds().to_numpy() / 3600
     step = start_hours[1] - start_hours[0] if len(start_hours) > 1 else 1.0
-    hours = np.append(start_hours, start_hours[-1] + step) if len(start_hours) else start_hours
+    end = series.attrs.get("end")
+    last = pd.Timedelta(end).total_seconds() / 3600 if end is not None else None
+    if len(start_hours) and last is None:
+        last = start_hours[-1] + step
+    hours = np.append(start_hours, last) if len(start_hours) else start_hours
+    begin = float(start_hours[0]) if len(start_hours) else 0.0
     warmup_hours = (warmup or 0.0) / 3600
 
     def stairs(ax: Axes, values: np.ndarray, **style: Any) -> None:
         ax.stairs(values, hours, baseline=None, **style)
 
-    _shade_warmup(top, warmup_hours, label=True)
+    _shade_warmup(top, begin, warmup_hours, label=True)
     queue = series["queue_length"] if "queue_length" in series.columns.levels[0] else None
     if queue is None or queue.isna().all().all():
         _note(top, "no event log (ccsim run --events) — queue length unknown")
@@ -238,9 +265,10 @@ def queue_and_staffing(
     top.set_title(f"Queue length by directory, per {_interval_label(step)} interval")
     top.set_ylim(bottom=0)
     top.grid(alpha=0.3)
-    top.legend(loc="best", fontsize="small", ncol=4)
+    if top.get_legend_handles_labels()[0]:  # nothing labelled without a log or warm-up
+        top.legend(loc="best", fontsize="small", ncol=4)
 
-    _shade_warmup(bottom, warmup_hours, label=False)
+    _shade_warmup(bottom, begin, warmup_hours, label=False)
     groups = list(series["staffed_slots"].columns)
     for index, name in enumerate(groups):
         stairs(
@@ -258,10 +286,12 @@ def queue_and_staffing(
     ]
     bottom.legend(handles=handles, loc="upper left", fontsize="small", ncol=2)
     bottom.set_ylabel("chat slots (time average)")
-    bottom.set_xlabel("time of day (hours from start)")
+    bottom.set_xlabel("time of day")
     bottom.set_title("Staffing by agent group: staffed vs busy slots")
     bottom.set_ylim(0, max(1.0, float(np.nanmax(series["staffed_slots"].to_numpy()))) * 1.35)
     bottom.set_xlim(hours[0] if len(hours) else 0, hours[-1] if len(hours) else 1)
+    if len(hours):
+        clock_axis(bottom, float(hours[0]), float(hours[-1]))
     bottom.grid(alpha=0.3)
     return fig
 
@@ -582,7 +612,9 @@ def chat_timeline(
     groups = list(results.scenario.agents)
     gaps = False
     for ax, (rep, chat, mine, spans, requests, chat_legs) in zip(axes[:, 0], panels, strict=True):
-        gaps |= _draw_timeline(ax, rep, chat, mine, spans, requests, chat_legs, groups)
+        gaps |= _draw_timeline(
+            ax, rep, chat, mine, spans, requests, chat_legs, groups, results.scenario
+        )
     axes[-1, 0].set_xlabel("minutes since the chat arrived")
     handles = [Patch(facecolor=QUEUE_COLOR, hatch="//", label="waiting in a queue")]
     handles += [Patch(color=color(i), label=g) for i, g in enumerate(groups)]
@@ -603,8 +635,10 @@ def _draw_timeline(
     requests: list[float],
     legs: pd.DataFrame,
     groups: list[str],
+    scenario: Any = None,
 ) -> bool:
-    """Draw one chat's panel; True if it shows a gap."""
+    """Draw one chat's panel; True if it shows a gap. The arrival is told in the
+    scenario's clock (``start``), with the day when the run passes midnight."""
     if not spans:
         _note(ax, f"chat {chat}: no events")
         return False
@@ -643,7 +677,8 @@ def _draw_timeline(
     kinds = ", ".join(dict.fromkeys(KIND_LABELS.get(str(k), str(k)) for k in legs["kind"]))
     directory = str(events["directory"].iloc[0]) if len(events) else ""
     ax.set_title(
-        f"chat {chat} (replication {rep}), arrived at {directory} at {_clock(origin)}: "
+        f"chat {chat} (replication {rep}), arrived at {directory} at "
+        f"{_clock(origin, scenario)}: "
         f"{kinds or 'no transfer'}",
         fontsize="medium",
         loc="left",
@@ -651,9 +686,18 @@ def _draw_timeline(
     return bool(holes)
 
 
-def _clock(seconds: float) -> str:
-    hours, rest = divmod(round(seconds), 3600)
-    return f"{hours:d}:{rest // 60:02d}:{rest % 60:02d}"
+def _clock(seconds: float, scenario: Any = None) -> str:
+    """Run time as the clock of ``scenario`` (``08:15:30``; ``day 2 08:15:30``)."""
+    from ccsim.scenario.clock import DAY_S, format_clock, spans_days
+
+    start = getattr(scenario, "start", None) or 0.0
+    duration = getattr(scenario, "duration", 0.0)
+    moment = start + seconds
+    text = format_clock(moment)
+    text = text if text.count(":") == 2 else f"{text}:00"
+    if spans_days(start, duration):
+        return f"day {int(round(moment) // DAY_S) + 1} {text}"
+    return text
 
 
 # --------------------------------------------------------------------------- sweeps

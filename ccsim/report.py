@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -25,6 +26,7 @@ import yaml
 from ccsim import results
 from ccsim.results import OUTCOMES_NOTE, Estimate
 from ccsim.safe_write import REPORT, html_document_head, write_file
+from ccsim.scenario.clock import format_clock
 from ccsim.scenario.schema import ToDirectory
 from ccsim.scenario.units import compact_duration
 
@@ -64,6 +66,10 @@ DIRECTORY_METRICS_SHOWN = (
     "abandoned_initial",
     "abandoned_in_transfer",
     "open_at_end",
+    "balked",  # these four only with balk or retry
+    "retrials",
+    "abandon_rate_first_attempt",
+    "abandon_rate_all_attempts",
     "service_level",
     "wait_mean",
     "wait_p90",
@@ -75,7 +81,7 @@ DIRECTORY_METRICS_SHOWN = (
     "conference_overlap_mean",
     "session_time_mean",
 )
-QUEUE_METRICS_SHOWN = results.QUEUE_METRICS
+QUEUE_METRICS_SHOWN = (*results.QUEUE_METRICS, "served_by_overflow")  # the last with overflow
 
 CHART_CAPTIONS = {
     "utilization": "Utilization: held slot time over staffed slot time; occupancy: time "
@@ -117,12 +123,33 @@ def format_interval(metric: str, estimate: Estimate) -> str:
     return results.format_interval(metric, estimate, minutes=True, missing="–")
 
 
+def estimate_texts(metric: str, estimate: Estimate) -> tuple[str, str]:
+    """The mean and its interval in one unit: a time shown in minutes when any of the
+    three reaches ten minutes, so a cell never reads "9.8 s [8.1 s, 10.5 min]"."""
+    if metric not in results.TIME_METRICS:
+        return format_metric(metric, estimate.mean), format_interval(metric, estimate)
+    values = [v for v in (estimate.mean, estimate.ci_low, estimate.ci_high) if v == v]
+    in_minutes = bool(values) and max(abs(v) for v in values) >= 600
+
+    def shown(value: float) -> str:
+        if value != value:  # NaN
+            return "–"
+        return f"{value / 60:.1f} min" if in_minutes else f"{value:.1f} s"
+
+    interval = (
+        ""
+        if estimate.ci_low != estimate.ci_low
+        else (f"[{shown(estimate.ci_low)}, {shown(estimate.ci_high)}]")
+    )
+    return shown(estimate.mean), interval
+
+
 def _cell(metric: str, estimate: Estimate | None) -> str:
     if estimate is None:
         return "<td>–</td>"
-    interval = format_interval(metric, estimate)
+    mean, interval = estimate_texts(metric, estimate)
     below = f'<br><span class="ci">{escape(interval)}</span>' if interval else ""
-    return f"<td>{escape(format_metric(metric, estimate.mean))}{below}</td>"
+    return f"<td>{escape(mean)}{below}</td>"
 
 
 def _table(header: Iterable[str], rows: Iterable[Iterable[str]], kind: str = "ccsim") -> str:
@@ -166,8 +193,8 @@ def summary_html(results: Results, heading_level: int = 3, confidence: float = 0
         (
             [
                 _td(metric),
-                _td(format_metric(metric, e.mean)),
-                f'<td class="ci">{escape(format_interval(metric, e))}</td>',
+                _td(estimate_texts(metric, e)[0]),
+                f'<td class="ci">{escape(estimate_texts(metric, e)[1])}</td>',
             ]
             for metric, e in summary.overall.items()
         ),
@@ -197,6 +224,160 @@ def summary_html(results: Results, heading_level: int = 3, confidence: float = 0
     return "\n".join(parts)
 
 
+# --------------------------------------------------------------------------- needs attention
+
+#: Without an ``expect:`` target of its own, a directory's service level is judged
+#: against the usual 80% and its abandonment against 5%; a group above 85% utilization
+#: has little slack for peaks.
+USUAL_SERVICE_LEVEL = 0.80
+HIGH_ABANDONMENT = 0.05
+BUSY_UTILIZATION = 0.85
+
+
+@dataclass(frozen=True)
+class Attention:
+    """One line of the report's "needs attention" summary: what it is about, what is
+    wrong (or, for the busiest group, how busy), and whether it is a miss."""
+
+    subject: str
+    text: str
+    miss: bool
+
+
+def _value(metric: str, estimate: Estimate) -> str:
+    mean, interval = estimate_texts(metric, estimate)
+    return f"{mean} {interval}" if interval else mean
+
+
+def attention(results: Results, confidence: float = 0.95) -> list[Attention]:
+    """What a planner should look at first: the scenario's ``expect:`` targets that fail
+    (on the mean), directories under the usual service level or over the usual
+    abandonment that have no target of their own, queues that grew without bound, and
+    the busiest agent group (always listed; a miss when above ``BUSY_UTILIZATION``)."""
+    from ccsim.confidence import results_summary
+    from ccsim.scenario.warnings import results_warnings
+
+    summary = results_summary(results, confidence)
+    scenario = results.scenario
+    items: list[Attention] = []
+    targeted: set[str] = set()
+    if scenario.expect:
+        from ccsim.expect import evaluate_all, parse_expectation
+
+        expectations = [parse_expectation(text) for text in scenario.expect]
+        targeted = {e.path for e in expectations}
+        for verdict in evaluate_all(summary, expectations, level=confidence):
+            if not verdict.holds:
+                items.append(
+                    Attention(f"expect: {verdict.expectation.text}", verdict.value_text, True)
+                )
+    for name, metrics in summary.directories.items():
+        level = metrics.get("service_level")
+        path = f"directories.{name}.service_level"
+        if level is not None and path not in targeted and level.mean < USUAL_SERVICE_LEVEL:
+            threshold = compact_duration(scenario.directories[name].service_level)
+            items.append(
+                Attention(
+                    f"directory {name}",
+                    f"service level {_value('service_level', level)} (answered within "
+                    f"{threshold}), under the usual {USUAL_SERVICE_LEVEL:.0%} (no expect: "
+                    "target of its own)",
+                    True,
+                )
+            )
+        abandoned = metrics.get("abandon_rate")
+        path = f"directories.{name}.abandon_rate"
+        if abandoned is not None and path not in targeted and abandoned.mean > HIGH_ABANDONMENT:
+            items.append(
+                Attention(
+                    f"directory {name}",
+                    f"{_value('abandon_rate', abandoned)} of its chats abandoned, over "
+                    f"{HIGH_ABANDONMENT:.0%}",
+                    True,
+                )
+            )
+    for warning in results_warnings(results):
+        items.append(Attention(warning.path or "run", warning.message, True))
+    busy = {
+        name: metrics["utilization"]
+        for name, metrics in summary.groups.items()
+        if "utilization" in metrics and metrics["utilization"].mean == metrics["utilization"].mean
+    }
+    if busy:
+        name = max(busy, key=lambda group: busy[group].mean)
+        text = f"the busiest: utilization {_value('utilization', busy[name])}"
+        occupancy = summary.groups[name].get("occupancy")
+        if occupancy is not None and occupancy.mean == occupancy.mean:
+            text += f", occupancy {_value('occupancy', occupancy)}"
+        over = busy[name].mean > BUSY_UTILIZATION
+        if over:
+            text += f"; over {BUSY_UTILIZATION:.0%}, little slack for peaks"
+        items.append(Attention(f"agent group {name}", text, over))
+    return items
+
+
+MISS_CLASS = ' class="miss"'
+
+
+def attention_html(results: Results, confidence: float = 0.95) -> str:
+    """The "needs attention" section: misses first (in red), then the busiest group."""
+    items = attention(results, confidence)
+    misses = sorted(items, key=lambda item: not item.miss)
+    lines = "".join(
+        f"<li{MISS_CLASS if item.miss else ''}><b>{escape(item.subject)}</b>: "
+        f"{escape(item.text)}</li>"
+        for item in misses
+    )
+    lead = (
+        "Judged on the means; intervals in brackets."
+        if any(item.miss for item in items)
+        else "No target missed, no directory under the usual service level or over the "
+        "usual abandonment."
+    )
+    return (
+        f'<h2 id="attention">Needs attention</h2>\n<p class="note">{escape(lead)}</p>'
+        f'<ul class="attention">{lines}</ul>'
+    )
+
+
+def interval_table_html(results: Results, freq: str | float = "15m") -> str:
+    """Per interval, in clock times: each directory's service level, mean wait and
+    abandonment of the chats that arrived then (:mod:`ccsim.timeseries`), intervals with
+    no arrival left out; folded, as it can be long. Empty without the chats table."""
+    from ccsim.timeseries import interval_labels, timeseries
+
+    try:
+        series = timeseries(results, freq)
+    except LookupError:
+        return ""
+    labels = interval_labels(series)
+    directories = list(results.scenario.directories)
+    shown = (
+        ("service_level", "service level"),
+        ("wait_mean", "mean wait"),
+        ("abandon_rate", "abandoned"),
+    )
+    header = ["interval"] + [f"{name}: {title}" for name in directories for _, title in shown]
+    arrivals = series["arrivals"].sum(axis=1).to_numpy()
+    rows = []
+    for k, label in enumerate(labels):
+        if arrivals[k] <= 0:
+            continue
+        cells = [_td(label)]
+        for name in directories:
+            for metric, _ in shown:
+                cells.append(_td(format_metric(metric, float(series[metric][name].iloc[k]))))
+        rows.append(cells)
+    if not rows:
+        return ""
+    return (
+        "<details><summary>Per interval (clock time): service level, mean wait of the "
+        "answered and abandonment of the chats that arrived in each interval, pooled over "
+        f"replications; {len(rows)} intervals with arrivals</summary>"
+        f"{_table(header, rows)}</details>"
+    )
+
+
 def repr_html(results: Results) -> str:
     """What a notebook shows for a Results object: the headline and the tables."""
     scenario = results.scenario
@@ -217,23 +398,30 @@ def _arrivals(scenario: Scenario, name: str) -> str:
     arrivals = scenario.directories[name].arrivals
     if arrivals is None:
         return "transfers only"
+    daily = " a day" if scenario.days else ""
     if arrivals.exact:
-        return f"{len(arrivals.times)} chats at given instants"
+        return f"{len(arrivals.times)} chats at given instants{daily}"
     pieces = arrivals.schedule
     if len(pieces) == 1:
         return f"{pieces[0].rate * 3600:g}/h"
-    return ", ".join(f"{p.rate * 3600:g}/h from {_clock(p.start)}" for p in pieces)
+    return ", ".join(f"{p.rate * 3600:g}/h from {_clock(p.start, scenario)}" for p in pieces)
 
 
-def _clock(seconds: float) -> str:
-    """Simulated time as h:mm from the start of the run."""
-    minutes = round(seconds / 60)
-    return f"{minutes // 60}:{minutes % 60:02d}"
+def _clock(seconds: float, scenario: Scenario) -> str:
+    """Run time as the scenario's clock: ``08:30`` (the daily pattern of ``days`` is
+    told without a day number; a single run past midnight has one)."""
+    from ccsim.scenario.clock import clock_at, spans_days
+
+    with_day = not scenario.days and spans_days(scenario.start, scenario.duration)
+    return clock_at(seconds, scenario.start, with_day)
 
 
-def _staffing(group: Any) -> str:
+def _staffing(group: Any, scenario: Scenario) -> str:
     if group.shifts is not None:
-        return ", ".join(f"{s.count} ({_clock(s.start)}–{_clock(s.end)})" for s in group.shifts)
+        return ", ".join(
+            f"{s.count} ({_clock(s.start, scenario)}–{_clock(s.end, scenario)})"
+            for s in group.shifts
+        )
     return str(group.count)
 
 
@@ -247,12 +435,20 @@ def _leave(transfer: Any) -> str:
     return f"cold (inviter leaves after {compact_duration(transfer.leave.after)})"
 
 
+def _duration_text(scenario: Scenario) -> str:
+    if scenario.days:
+        plural = "s" if scenario.days != 1 else ""
+        return f"{scenario.days} day{plural}, the daily pattern below repeated each day"
+    return compact_duration(scenario.duration)
+
+
 def scenario_html(scenario: Scenario) -> str:
     """Key facts of the scenario as tables, then the full resolved YAML."""
     facts = _table(
         ["", ""],
         [
-            [_td("duration"), _td(compact_duration(scenario.duration))],
+            [_td("duration"), _td(_duration_text(scenario))],
+            [_td("starts at"), _td(format_clock(scenario.start or 0.0))],
             [_td("warm-up (not measured)"), _td(compact_duration(scenario.warmup))],
             [_td("directories"), _td(len(scenario.directories))],
             [_td("agent groups"), _td(len(scenario.agents))],
@@ -276,7 +472,12 @@ def scenario_html(scenario: Scenario) -> str:
     groups = _table(
         ["agent group", "agents", "max chats", "directories"],
         (
-            [_td(name), _td(_staffing(g)), _td(g.max_chats), _td(", ".join(g.directories) or "–")]
+            [
+                _td(name),
+                _td(_staffing(g, scenario)),
+                _td(g.max_chats),
+                _td(", ".join(g.directories) or "–"),
+            ]
             for name, g in scenario.agents.items()
         ),
         kind="ccsim text",
@@ -359,10 +560,12 @@ def report_html(
     )
     return f"""{_page_head(title)}{description}
 <p class="lead">{escape(lead)}</p>
+{attention_html(results, confidence)}
 <h2>Results</h2>
 <p>Means over replications with {level} confidence intervals (Student t); chats arriving in
 the warm-up are not measured.</p>
 {summary_html(results, confidence=confidence)}
+{interval_table_html(results, freq)}
 <h2>Charts</h2>
 {"".join(charts)}
 <h2>Scenario</h2>
@@ -526,8 +729,12 @@ def write_sweep_report(
 
 __all__ = [
     "DEFAULT_SWEEP_METRICS",
+    "Attention",
+    "attention",
+    "attention_html",
     "default_sweep_metrics",
     "format_metric",
+    "interval_table_html",
     "report_html",
     "repr_html",
     "scenario_html",

@@ -29,6 +29,13 @@ Definitions that the rules leave open:
   threshold (it has already failed); only those still waiting within the threshold are
   left out of the count. Abandoned chats are misses.
 - ``handoff_gap`` is over transfer legs (not conferences) that were not declined.
+- Customers (scenarios with ``balk`` or ``retry``): every attempt is a chat, so the
+  identity above counts attempts and ``retrials`` are the attempts after the first.
+  ``balked`` chats are in ``abandoned_initial``. ``abandon_rate_first_attempt`` =
+  abandoned first attempts / first attempts; ``abandon_rate_all_attempts`` = customers
+  whose last attempt was abandoned with no retry decided / first attempts (a customer
+  counts by its first arrival). ``served_by_overflow`` (with ``overflow``) counts the
+  stays in a directory's queue answered by an overflow group.
 - ``utilization`` = held slot time / staffed slot time and ``occupancy`` = time holding at
   least one chat / staffed time, both over ``[warmup, duration]``.
 """
@@ -42,7 +49,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import stdtrit  # Student t quantiles without loading scipy.stats
 
 # One list of names, light enough for `ccsim validate`; re-exported here beside the
 # definitions.
@@ -207,6 +213,22 @@ def _agent_metrics(
     }
 
 
+def measured_at(records: Records, arrival: np.ndarray) -> np.ndarray:
+    """When each chat counts as arriving, for the measured window and per-interval
+    figures: its arrival, except in a run from an initial state, where the chats waiting
+    at the start count at 0 (their arrival is set back by the time they had waited, which
+    counts in their waits) and the chats held at the start not at all (NaN: they were
+    answered before the run; only their agents' time counts)."""
+    if not (records.initial_waiting or records.initial_held):
+        return arrival
+    counted = arrival.copy()
+    waiting, held = records.initial_waiting, records.initial_held
+    ids = np.frombuffer(records.chat_id, dtype=np.int64)
+    counted[ids < waiting] = 0.0
+    counted[(ids >= waiting) & (ids < waiting + held)] = np.nan
+    return counted
+
+
 def chat_metrics_between(
     records: Records, thresholds: Mapping[str, float], start: float, end: float
 ) -> ReplicationMetrics:
@@ -218,7 +240,8 @@ def chat_metrics_between(
     whole-run totals only."""
     r = records
     arrival = np.frombuffer(r.chat_arrival, dtype=float)
-    inside = (arrival >= max(start, r.warmup)) & (arrival < end)
+    counted_at = measured_at(r, arrival)
+    inside = (counted_at >= max(start, r.warmup)) & (counted_at < end)
     directory = np.frombuffer(r.chat_directory, dtype=np.int64)[inside]
     threshold_by_index = np.array([thresholds[d] for d in r.directories], dtype=float)
     chats = {
@@ -256,7 +279,88 @@ def chat_metrics_between(
         )
     overall = _chat_metrics(**chats, legs=legs, run_end=run_end)
     overall.update(_queue_metrics(**stays, run_end=run_end))
+    if r.initial_waiting or r.initial_held:  # a run from an initial state says so
+        initial = ids < r.initial_waiting
+        for index, name in enumerate(r.directories):
+            count = np.count_nonzero(initial & (directory == index))
+            per_directory[name]["initial_chats"] = float(count)
+        overall["initial_chats"] = float(np.count_nonzero(initial))
+    _customer_and_overflow_metrics(r, inside, start, end, overall, per_directory)
     return ReplicationMetrics(overall, per_directory, {})
+
+
+def _customer_and_overflow_metrics(
+    r: Records,
+    inside: np.ndarray,
+    start: float,
+    end: float,
+    overall: Metrics,
+    per_directory: dict[str, Metrics],
+) -> None:
+    """Add ``balked``, ``retrials``, the first- and all-attempt abandon rates (scenarios
+    with balk or retry) and ``served_by_overflow`` (with overflow) to the chat metrics
+    of the chats ``inside`` the window. A customer counts by its first arrival: its
+    first attempt is the customer, and it is lost when its last attempt was abandoned
+    with no retry decided."""
+    if not (r.balking or r.retrying or r.overflowing):
+        return
+    ids = np.frombuffer(r.chat_id, dtype=np.int64)
+    directory = np.frombuffer(r.chat_directory, dtype=np.int64)
+    scopes = [(overall, np.ones(ids.size, dtype=bool))] + [
+        (per_directory[name], directory == index) for index, name in enumerate(r.directories)
+    ]
+    if r.balking or r.retrying:
+        outcome = np.frombuffer(r.chat_outcome, dtype=np.int8)
+        abandoned = (outcome == Outcome.ABANDONED) | (outcome == Outcome.ABANDONED_IN_TRANSFER)
+        balked = np.isin(ids, np.frombuffer(r.balked_chat, dtype=np.int64))
+        first = measured_at(r, np.frombuffer(r.chat_arrival, dtype=float)).copy()
+        retry = np.zeros(ids.size, dtype=bool)
+        retry_ids = np.frombuffer(r.retry_chat, dtype=np.int64)
+        if retry_ids.size:
+            order = np.argsort(ids, kind="stable")
+            rows = order[np.searchsorted(ids, retry_ids, sorter=order)]
+            retry[rows] = True
+            first[rows] = np.frombuffer(r.retry_first_arrival, dtype=float)
+        retried = np.isin(ids, np.frombuffer(r.retried_chat, dtype=np.int64))
+        customer_inside = (first >= max(start, r.warmup)) & (first < end)
+        for metrics, mask in scopes:
+            here = inside & mask
+            if r.balking:
+                metrics["balked"] = float(np.count_nonzero(here & balked))
+            if r.retrying:
+                customers = int(np.count_nonzero(here & ~retry))
+                first_abandoned = int(np.count_nonzero(here & ~retry & abandoned))
+                lost = int(np.count_nonzero(customer_inside & mask & abandoned & ~retried))
+                metrics["retrials"] = float(np.count_nonzero(here & retry))
+                metrics["abandon_rate_first_attempt"] = (
+                    first_abandoned / customers if customers else math.nan
+                )
+                metrics["abandon_rate_all_attempts"] = lost / customers if customers else math.nan
+    if r.overflowing:
+        served = np.frombuffer(r.overflow_chat, dtype=np.int64)
+        where = np.frombuffer(r.overflow_directory, dtype=np.int64)[np.isin(served, ids[inside])]
+        overall["served_by_overflow"] = float(where.size)
+        for index, name in enumerate(r.directories):
+            per_directory[name]["served_by_overflow"] = float(np.count_nonzero(where == index))
+
+
+def _tally_customer_and_overflow_metrics(
+    tallies: Tallies, chosen: Sequence[DirectoryTally], metrics: Metrics
+) -> None:
+    """:func:`_customer_and_overflow_metrics` from tallies (one directory, or all)."""
+    if tallies.balking:
+        metrics["balked"] = float(sum(t.balked for t in chosen))
+    if tallies.retrying:
+        customers = sum(t.customers for t in chosen)
+        metrics["retrials"] = float(sum(t.retrials for t in chosen))
+        metrics["abandon_rate_first_attempt"] = (
+            sum(t.first_abandoned for t in chosen) / customers if customers else math.nan
+        )
+        metrics["abandon_rate_all_attempts"] = (
+            sum(t.lost for t in chosen) / customers if customers else math.nan
+        )
+    if tallies.overflowing:
+        metrics["served_by_overflow"] = float(sum(t.served_by_overflow for t in chosen))
 
 
 def _queue_stays(
@@ -394,8 +498,18 @@ def tally_metrics(tallies: Tallies, thresholds: Mapping[str, float]) -> Replicat
         for i, name in enumerate(t.directories)
     }
     overall = _tally_chat_metrics(t.by_directory, limits, t.duration)
+    if t.balking or t.retrying or t.overflowing:
+        for i, name in enumerate(t.directories):
+            _tally_customer_and_overflow_metrics(t, [t.by_directory[i]], directories[name])
+        _tally_customer_and_overflow_metrics(t, t.by_directory, overall)
     overall.update(_tally_agent_metrics(t.by_group))
     groups = {name: _tally_agent_metrics([t.by_group[i]]) for i, name in enumerate(t.groups)}
+    if t.initial_waiting or t.initial_held:
+        for tally, name in zip(t.by_directory, t.directories, strict=True):
+            directories[name]["initial_chats"] = float(tally.initial)
+        overall["initial_chats"] = float(sum(tally.initial for tally in t.by_directory))
+    if t.busyness is not None:
+        overall["busyness"] = t.busyness
     return ReplicationMetrics(overall, directories, groups)
 
 
@@ -428,6 +542,8 @@ def replication_metrics(
             start[mask], end[mask], state[mask], held[mask], max_chats[mask]
         )
     overall.update(_agent_metrics(start, end, state, held, max_chats))
+    if r.busyness is not None:  # the day's factor: per replication, not a summary metric
+        overall["busyness"] = r.busyness
     # Directories carry chat metrics only: an agent may serve several directories.
     return ReplicationMetrics(overall, chat_part.directories, per_group)
 
@@ -497,6 +613,10 @@ def estimate(samples: Sequence[float], confidence: float = 0.95) -> Estimate:
     mean = float(values.mean())
     if n == 1:
         return Estimate(mean, math.nan, math.nan, 1)
+    # Student t quantiles without scipy.stats; imported here, as a single replication
+    # (``ccsim run -n 1``) has no interval and need not load scipy (0.1 s)
+    from scipy.special import stdtrit
+
     half = float(stdtrit(n - 1, 0.5 + confidence / 2) * values.std(ddof=1) / math.sqrt(n))
     return Estimate(mean, mean - half, mean + half, n)
 
@@ -549,9 +669,28 @@ def chats_frame(records: Records) -> pd.DataFrame:
             "outcome": outcome,
             "transfers": np.frombuffer(r.chat_transfers, dtype=np.int64),
             "final_directory": final,
-            "measured": arrival >= r.warmup,
+            "measured": measured_at(r, arrival) >= r.warmup,
+            # in the run's initial state (waiting or held at the start: see measured_at)
+            "initial": np.frombuffer(r.chat_id, dtype=np.int64)
+            < r.initial_waiting + r.initial_held,
         }
     )
+    ids = frame["chat"].to_numpy()
+    if r.balking:  # issue 14 columns, only in runs whose scenario has the feature
+        frame["balked"] = np.isin(ids, np.frombuffer(r.balked_chat, dtype=np.int64))
+    if r.retrying:
+        retry_ids = np.frombuffer(r.retry_chat, dtype=np.int64)
+        attempt = pd.Series(np.frombuffer(r.retry_attempt, dtype=np.int64), index=retry_ids)
+        first = pd.Series(np.frombuffer(r.retry_first_arrival, dtype=float), index=retry_ids)
+        frame["attempt"] = attempt.reindex(ids).fillna(1).to_numpy(dtype=np.int64)
+        first_arrival = first.reindex(ids).to_numpy()
+        frame["first_arrival"] = np.where(
+            np.isnan(first_arrival), frame["arrival"].to_numpy(), first_arrival
+        )
+        frame["retried"] = np.isin(ids, np.frombuffer(r.retried_chat, dtype=np.int64))
+    if r.overflowing:
+        served = np.frombuffer(r.overflow_chat, dtype=np.int64)
+        frame["served_by_overflow"] = np.isin(ids, served)
     return frame.sort_values(["replication", "chat"], ignore_index=True)
 
 

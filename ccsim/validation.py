@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 import numpy as np
@@ -288,6 +288,11 @@ class QueueTheory:
     receives_transfers: bool
     model: ErlangC | ErlangA | None
     note: str = ""
+    #: Directories whose chats wait in one pool with this one (a rough guide only).
+    pooled_with: tuple[str, ...] = ()
+    #: Without an honest guide: the service level with only the slots dedicated to this
+    #: directory and with every slot that can serve it taken as its own (low, high).
+    bounds: tuple[float, float] | None = None
 
     @property
     def label(self) -> str:
@@ -295,6 +300,8 @@ class QueueTheory:
         kind = "M/M/{c}" if self.patience_rate is None else "M/M/{c}+M"
         name = "Erlang C" if self.patience_rate is None else "Erlang A"
         label = f"{kind.format(c=self.servers)} ({name})"
+        if self.pooled_with:
+            label += f" pooled with {', '.join(self.pooled_with)}"
         return label if self.exact else f"{label}, rough guide"
 
     def service_level(self, threshold: float) -> float:
@@ -355,10 +362,10 @@ def _mean_staff(scenario: Scenario, group: str) -> float:
     """Mean number of the group's agents on shift over [warmup, duration)."""
     spec = scenario.agents[group]
     if spec.shifts is None:
-        return float(spec.count or 0)
+        return float(spec.on_shift(spec.count or 0))  # after shrinkage, as the model runs
     start, end = scenario.warmup, scenario.duration
     covered = sum(
-        shift.count * max(0.0, min(end, shift.end) - max(start, shift.start))
+        spec.on_shift(shift.count) * max(0.0, min(end, shift.end) - max(start, shift.start))
         for shift in spec.shifts
     )
     return covered / (end - start)
@@ -429,9 +436,12 @@ def queue_theory(scenario: Scenario, exact: bool | None = None) -> dict[str, Que
     each directory's own slots and its Jackson arrival rate. Otherwise a *rough guide*:
     holding time = mean handle + mean wrap-up + mean response time, patience taken as
     exponential with its mean, arrival rate averaged over the measured window and
-    routed through directory transfers of any kind, and each group's mean on-shift
-    slots split between its directories in proportion to their offered load.
+    routed through directory transfers of any kind, and a group's mean on-shift slots
+    for the one directory it serves; directories whose agents also serve others get the
+    pooled guide or the bounds of :func:`_shared_guides`, never a made-up share of a
+    shared group. With ``days`` the whole run's schedules and shifts are used.
     """
+    scenario = scenario.over_run()
     if exact is None:
         exact = not markov_problems(scenario)
     used = _used_directories(scenario)
@@ -446,18 +456,20 @@ def queue_theory(scenario: Scenario, exact: bool | None = None) -> dict[str, Que
         if not exact:
             holding[name] += _mean(spec.wrap_up) + _mean(scenario.offer.response_time)
     slots: dict[str, float] = defaultdict(float)
+    capacity = {
+        group_name: _mean_staff(scenario, group_name) * group.max_chats
+        for group_name, group in scenario.agents.items()
+    }
     for group_name, group in scenario.agents.items():
         served = [d for d in group.directories if d in holding]
-        if not served:
-            continue
-        capacity = _mean_staff(scenario, group_name) * group.max_chats
-        loads = {d: rates.get(d, 0.0) * holding[d] for d in served}
-        total = sum(loads.values())
-        for d in served:
-            share = loads[d] / total if total > 0 else 1.0 / len(served)
-            slots[d] += capacity * share
+        if len(served) == 1:
+            slots[served[0]] += capacity[group_name]
     theory = {}
+    shared = {} if exact else _shared_guides(scenario, used, rates, holding, capacity, external)
     for name in used:
+        if name in shared:
+            theory[name] = shared[name]
+            continue
         spec = scenario.directories[name]
         patience = spec.patience
         theory[name] = _build(
@@ -472,6 +484,126 @@ def queue_theory(scenario: Scenario, exact: bool | None = None) -> dict[str, Que
             name in receives,
         )
     return theory
+
+
+def _shared_guides(
+    scenario: Scenario,
+    used: Sequence[str],
+    rates: Mapping[str, float],
+    holding: Mapping[str, float],
+    capacity: Mapping[str, float],
+    external: Mapping[str, float],
+) -> dict[str, QueueTheory]:
+    """Rough guides for directories whose agents also serve other directories.
+
+    A group's slots are never split between its directories by some proportion: how its
+    agents' time divides depends on both queues' dynamics, which no Erlang model gives.
+    Where the directories linked by shared groups form one pool (every group that serves
+    one of them serves all, same priority, no overflow), their chats wait in one queue
+    taken in arrival order, so the pool is one Erlang queue with the pooled rate and
+    the load-weighted holding and patience: that guide is given, marked as pooled.
+    Otherwise there is no honest guide: the directory gets ``bounds`` instead (its
+    service level with only its dedicated slots, and with every slot that can serve it
+    as if no other directory used them) and a note saying why.
+    """
+    groups_of: dict[str, list[str]] = {name: [] for name in used}
+    for group_name, group in scenario.agents.items():
+        if capacity[group_name] <= 0:
+            continue  # nobody on shift in the measured window: serves no one
+        for d in group.directories:
+            if d in groups_of:
+                groups_of[d].append(group_name)
+    linked: dict[str, set[str]] = {name: {name} for name in used}
+    for group_name, group in scenario.agents.items():
+        served = [d for d in group.directories if d in groups_of]
+        if len(served) > 1 and capacity[group_name] > 0:
+            merged = set().union(*(linked[d] for d in served))
+            for d in merged:
+                linked[d] = merged
+    guides: dict[str, QueueTheory] = {}
+    for name in used:
+        pool = sorted(linked[name])
+        if len(pool) == 1:
+            continue
+        specs = [scenario.directories[d] for d in pool]
+        groups = sorted({g for d in pool for g in groups_of[d]})
+        full = all(set(pool) <= set(scenario.agents[g].directories) for g in groups)
+        # Priorities, boosts and overflow (when the scenario has them) reorder the pool.
+        ordered = any(
+            getattr(spec, "overflow", ()) or getattr(spec, "priority_boost", None) for spec in specs
+        )
+        alike = len({getattr(spec, "priority", 0) for spec in specs}) == 1 and not ordered
+        patient = {spec.patience is None for spec in specs}
+        spec = scenario.directories[name]
+        others = tuple(d for d in pool if d != name)
+        if full and alike and len(patient) == 1:
+            total = sum(rates.get(d, 0.0) for d in pool)
+            weights = {d: rates.get(d, 0.0) / total if total > 0 else 1 / len(pool) for d in pool}
+            mean_holding = sum(weights[d] * holding[d] for d in pool)
+            patience = None
+            if patient == {False}:
+                patience = sum(weights[d] * _mean(scenario.directories[d].patience) for d in pool)
+            pooled = _build(
+                name,
+                False,
+                round(sum(capacity[g] for g in groups)),
+                total,
+                external[name],
+                mean_holding,
+                patience,
+                spec.service_level,
+                False,
+            )
+            guides[name] = replace(
+                pooled,
+                arrival_rate=rates.get(name, 0.0),
+                receives_transfers=any(
+                    rules.get(name, 0) > 0 for rules in _routing(scenario).values()
+                ),
+                pooled_with=others,
+            )
+            continue
+        own = sum(capacity[g] for g in groups_of[name] if len(scenario.agents[g].directories) == 1)
+        reach = sum(capacity[g] for g in groups_of[name])
+        patience = None if spec.patience is None else _mean(spec.patience)
+
+        def level(servers: float, name: str = name, patience: float | None = patience) -> float:
+            threshold = scenario.directories[name].service_level
+            rate, holding_time = rates.get(name, 0.0), holding[name]
+            guide = _build(
+                name, False, round(servers), rate, 0.0, holding_time, patience, threshold, False
+            )
+            if guide.model is not None:
+                return guide.service_level(threshold)
+            return 0.0 if servers < 1 or rate > 0 else math.nan
+
+        sharing = sorted(g for g in groups_of[name] if len(scenario.agents[g].directories) > 1)
+        also = {g: [d for d in scenario.agents[g].directories if d != name] for g in sharing}
+        why = ", ".join(f"group {g} also serves {', '.join(also[g])}" for g in sharing)
+        reason = "they do not all serve the same directories"
+        if full and not alike:
+            reason = "the directories differ in priority or overflow"
+        elif full:
+            reason = "some have patience and some do not"
+        guides[name] = QueueTheory(
+            name,
+            False,
+            round(reach),
+            rates.get(name, 0.0),
+            external[name],
+            1.0 / holding[name] if holding[name] > 0 else math.inf,
+            None if patience is None else 1.0 / patience,
+            spec.service_level,
+            False,
+            None,
+            note=(
+                f"agents are shared ({why}) and {reason}: how their time divides depends "
+                "on every queue they serve, which no Erlang model gives"
+            ),
+            pooled_with=(),
+            bounds=(level(own), level(reach)),
+        )
+    return guides
 
 
 # --------------------------------------------------------------------------- measurement

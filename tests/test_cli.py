@@ -62,6 +62,7 @@ def test_run_out_writes_summary_scenario_and_tables(tmp_path: Path) -> None:
         ".ccsim-output",  # the marker: ccsim replaces only folders that carry it
         "agents.csv",
         "chats.csv",
+        "end_state.json",  # where each replication ended: for ccsim run --initial
         "replications.csv",
         "scenario.yaml",
         "summary.json",

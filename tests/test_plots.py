@@ -127,7 +127,8 @@ def test_queue_and_staffing_draws_the_time_series(results: ccsim.Results) -> Non
     assert any(np.allclose(v, series["queue_length"]["sales"]) for v in drawn)
     staffed = [p.get_data()[0] for p in bottom.patches if hasattr(p, "get_data")]
     assert any(np.allclose(v, [6, 6, 6, 6]) for v in staffed)  # 3 agents x 2 slots
-    assert "warm-up" in texts(fig) and "hours" in bottom.get_xlabel()
+    assert "warm-up" in texts(fig) and bottom.get_xlabel() == "time of day"
+    assert bottom.xaxis.get_major_formatter()(1.5, 0) == "01:30"  # clock times
 
 
 def test_utilization_bars_carry_the_summary_intervals(results: ccsim.Results) -> None:

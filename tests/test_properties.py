@@ -111,6 +111,45 @@ def arrivals(draw: st.DrawFn, duration: int) -> Any:
 
 
 @st.composite
+def breaks(draw: st.DrawFn, length: int, count: int) -> list[dict[str, Any]]:
+    """One or two breaks (staggered or not) that end before the shift does."""
+    found: list[dict[str, Any]] = []
+    start = 0
+    for _ in range(draw(st.integers(1, 2))):
+        stagger = draw(st.sampled_from([0, 0, 5, 30]))
+        rest = draw(st.integers(1, max(1, length // 4)))
+        span = (max(count, 1) - 1) * stagger + rest  # from the first member's start
+        if start + span >= length:
+            break
+        at = draw(st.integers(start, length - span - 1))
+        found.append({"at": at, "length": rest, "stagger": stagger})
+        start = at + span  # the next break after every member's of this one
+    return found
+
+
+def check_no_offer_during_a_break(records: Records, scenario: Scenario) -> None:
+    """Breaks (R2/R4 as at a shift end): no offer or invitation rings for an agent
+    during one of its breaks, from its first instant (a break takes effect first)."""
+    alerts = (EventKind.OFFER, EventKind.INVITE)
+    by_agent: dict[int, list[float]] = defaultdict(list)
+    for time, kind, agent in zip(
+        records.event_time, records.event_kind, records.event_agent, strict=True
+    ):
+        if kind in alerts:
+            by_agent[agent].append(time)
+    first = 0
+    for group_index, (name, group) in enumerate(scenario.agents.items()):
+        size = group.size
+        for shift in group.shifts or ():
+            for member in range(group.on_shift(shift.count)):
+                for begin, end in shift.break_windows(member):
+                    inside = [t for t in by_agent[first + member] if begin <= t < end]
+                    assert not inside, (name, member, begin, end, inside)
+        assert records.agent_group[first : first + size] == (group_index,) * size
+        first += size
+
+
+@st.composite
 def agent_groups(
     draw: st.DrawFn, directories: list[str], duration: int, changes: int = 3
 ) -> dict[str, Any]:
@@ -131,6 +170,9 @@ def agent_groups(
                 {"from": points[i], "to": points[i + 1], "count": draw(st.integers(0, 4))}
                 for i in range(len(points) - 1)
             ]
+            for shift in group["shifts"]:
+                if draw(st.booleans()):
+                    shift["breaks"] = draw(breaks(shift["to"] - shift["from"], shift["count"]))
         if draw(st.booleans()):
             group["slowdown"] = [
                 draw(st.sampled_from([1.0, 1.2, 1.5, 2.0])) for _ in range(max_chats)
@@ -280,6 +322,7 @@ def scenario_data(draw: st.DrawFn, stress: bool = False) -> dict[str, Any]:
         "warmup": draw(st.sampled_from([0, 300, 900])),
         "seed": draw(st.integers(0, 2**32 - 1)),
         "max_transfers": draw(st.one_of(st.none(), st.integers(0, 3))),
+        "busyness": draw(st.sampled_from([None, None, {"dist": "gamma", "mean": 1, "cv": 0.4}])),
         "directories": directories,
         "agents": agents,
         "offer": offer,
@@ -906,7 +949,9 @@ def check_no_leg_outlives_its_chat(records: Records) -> None:
 
 def invariants_hold(data: dict[str, Any]) -> None:
     scenario = build(data)
-    check_invariants(scenario, run_replication(scenario, 0))
+    records = run_replication(scenario, 0)
+    check_invariants(scenario, records)
+    check_no_offer_during_a_break(records, scenario)
 
 
 # Found by this test: a cold fallback transfer into a directory the inviter serves, whose

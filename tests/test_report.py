@@ -224,3 +224,76 @@ def test_report_of_a_sweep_names_a_bad_metric_or_target(
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert not (tmp_path / "sweep.html").exists()
+
+
+def test_report_opens_with_what_needs_attention_before_the_tables() -> None:
+    """shared_fraud misses both of its expect: targets; support has none of its own and
+    is under 80%; the generalists are the busiest group."""
+    from ccsim.report import attention
+
+    scenario = ccsim.load_scenario(ROOT / "scenarios" / "shared_fraud.yaml")
+    run = ccsim.simulate(scenario, replications=3, seed=11)
+    items = attention(run)
+    subjects = [item.subject for item in items]
+    assert "expect: directories.fraud.service_level >= 80%" in subjects
+    assert "expect: service_level >= 80%" in subjects
+    assert any(i.subject == "directory support" and "under the usual 80%" in i.text for i in items)
+    # fraud has a target of its own: judged by it, not again by the usual 80%.
+    assert not any(i.subject == "directory fraud" and "usual 80%" in i.text for i in items)
+    assert subjects[-1] == "agent group generalists" and "the busiest" in items[-1].text
+    page = report_html(run)
+    check(page)
+    assert page.index('id="attention"') < page.index("<h2>Results</h2>")
+    section = page[page.index('id="attention"') : page.index("<h2>Results</h2>")]
+    assert section.count('<li class="miss">') == sum(item.miss for item in items)
+    assert "fraud.service_level &gt;= 80%" in section
+
+
+def test_attention_is_calm_when_nothing_is_missed(results: ccsim.Results) -> None:
+    from ccsim.report import attention_html
+
+    generous = ccsim.load_scenario(
+        COLD, ["duration=1h", "warmup=10m", "agents.support_team.count=30"]
+    )
+    html = attention_html(ccsim.simulate(generous, replications=2, seed=4))
+    assert "No target missed" in html and 'class="miss"' not in html
+    assert "the busiest" in html
+
+
+def test_a_cell_shows_mean_and_interval_in_one_unit() -> None:
+    from ccsim.report import estimate_texts
+    from ccsim.results import Estimate
+
+    assert estimate_texts("wait_mean", Estimate(590.0, 500.0, 700.0)) == (
+        "9.8 min",
+        "[8.3 min, 11.7 min]",
+    )
+    assert estimate_texts("wait_mean", Estimate(59.0, 50.0, 70.0)) == ("59.0 s", "[50.0 s, 70.0 s]")
+    assert estimate_texts("wait_mean", Estimate(590.0, float("nan"), float("nan"))) == (
+        "590.0 s",
+        "",
+    )
+    assert estimate_texts("service_level", Estimate(0.8, 0.7, 0.9)) == ("80.0%", "[70.0%, 90.0%]")
+
+
+def test_report_tells_the_scenario_in_clock_times() -> None:
+    scenario = ccsim.load_scenario(ROOT / "scenarios" / "daily.yaml")
+    from ccsim.report import scenario_html
+
+    html = scenario_html(scenario)
+    assert "5 days, the daily pattern below repeated each day" in html
+    assert "<td>08:00</td>" in html  # starts at
+    assert "7 (08:00–10:00)" in html and "8 (18:00–20:15)" in html
+    assert "0/h from 20:00" in html
+
+
+def test_report_lists_each_interval_with_arrivals_by_clock_time() -> None:
+    from ccsim.report import interval_table_html
+
+    scenario = ccsim.load_scenario(ROOT / "scenarios" / "daily.yaml", ["days=2"])
+    run = ccsim.simulate(scenario, replications=1, seed=3)
+    html = interval_table_html(run, "1h")
+    check(html)
+    assert "<td>day 1 08:00–09:00</td>" in html and "<td>day 2 19:00–20:00</td>" in html
+    assert "20:00–21:00" not in html  # closed: no arrivals, no row
+    assert html.count("<tr>") == 1 + 2 * 12  # the header, then 12 open hours a day

@@ -44,19 +44,23 @@ class LinearCenter(Center):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        owners = [*self.directories.values(), *self.groups.values()]
-        self.available: dict[int, dict[Agent, None]] = {id(o.order): {} for o in owners}
+        owners = [*self.directories.values(), *self.groups.values(), *self.overflow_levels]
+        orders = [o.order for o in owners]
+        orders += [o for d in self.directories.values() for o in d.orders]
+        self.available: dict[int, dict[Agent, None]] = {id(o): {} for o in orders}
 
     def _refresh(self, agent: Agent) -> None:
         was = agent.listed
         super()._refresh(agent)
         if agent.listed == was:
             return
-        for owner in [*agent.directories, agent.group]:
+        group = agent.group
+        # a directory split by preference level: the order of the agent's level (issue 14)
+        for order in [*(group.order_of.get(d, d.order) for d in agent.directories), group.order]:
             if agent.listed:
-                self.available[id(owner.order)][agent] = None
+                self.available[id(order)][agent] = None
             else:
-                del self.available[id(owner.order)][agent]
+                del self.available[id(order)][agent]
 
     def _pick(
         self,
@@ -82,6 +86,9 @@ class LinearCenter(Center):
         return best
 
     def _dispatch(self, directory: DirectoryState) -> None:
+        if directory.general:  # preference levels or overflow: one order each, same picks
+            self._dispatch_general(directory)
+            return
         available = self.available[id(directory.order)]
         while directory.waiting and available:
             chat = self._head(directory)

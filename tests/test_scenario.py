@@ -362,7 +362,7 @@ def test_unknown_key_without_close_match_lists_the_allowed_keys() -> None:
     line = one_problem("agents.sales_team.colour=red")
     assert line == (
         "agents.sales_team.colour: unknown key; "
-        "allowed: count, shifts, directories, max_chats, slowdown"
+        "allowed: count, shifts, directories, max_chats, slowdown, shrinkage, preference"
     )
 
 

@@ -15,9 +15,7 @@ from ccsim import theory
 from ccsim.api import simulate
 from ccsim.cli import app
 from ccsim.executors import run_task
-from ccsim.results import Estimate, Summary
-from ccsim.scenario import Scenario, scenario_from_dict
-from ccsim.staffing import (
+from ccsim.planning.staffing import (
     GroupPlan,
     NotReachable,
     Sequential,
@@ -34,6 +32,8 @@ from ccsim.staffing import (
     staff_per_interval,
     with_count,
 )
+from ccsim.results import Estimate, Summary
+from ccsim.scenario import Scenario, scenario_from_dict
 
 runner = CliRunner()
 
@@ -316,7 +316,7 @@ def test_cli_staff_per_interval_unreachable_prints_the_days_tried(tmp_path: Any)
     )  # fmt: skip
     assert result.exit_code == 1, result.output
     assert "days simulated" in result.output and "failing intervals" in result.output
-    assert "1h-2h" in result.output  # the busy hour fails, named by clock time
+    assert "01:00–02:00" in result.output  # the busy hour fails, named by clock time
     assert "needs more agents than the limit (team 5)" in result.output
     assert "error: not reachable: interval" in result.output
 

@@ -123,6 +123,8 @@ def test_every_point_has_the_numbers_of_its_own_run_with_the_same_seed() -> None
         alone = simulate(point.scenario, 3, 4, keep_records=False).summary_table.overall
         assert got.values == point.values
         for metric in METRICS:
+            if metric not in alone:  # of a feature the scenario does not use
+                continue
             assert repr(got.estimates[metric]) == repr(alone[metric]), metric
     # common random numbers: staffing and transfers do not change who arrives
     offered = {p.estimates["offered"].mean for p in result.points}

@@ -165,3 +165,126 @@ def test_saved_results_give_the_same_series(results: ccsim.Results, tmp_path: Pa
     ccsim.write_results(results, tmp_path / "out")
     again = ccsim.load_results(tmp_path / "out")
     pd.testing.assert_frame_equal(again.timeseries("20m"), results.timeseries("20m"))
+
+
+# One agent holding one chat at a time, constant handling of 10m and patience of 10m, so
+# every instant below is known by hand (see the comments).
+EXACT: dict[str, Any] = {
+    "name": "exact",
+    "duration": "1h",
+    "start": "08:00",
+    "directories": {
+        "sales": {
+            # A at 0 answered at once (wait 0); B at 60 waits for A's end at 600 (wait 540);
+            # C at 120 would be answered at 1200, after its patience: abandons at 720.
+            # D at 1300: the agent is free since B ended at 1200 (wait 0).
+            # F at 3400 answered at once; E at 3500 still waits at the end (100s > 30s: a
+            # miss); G at 3590 still waits 10s (< 30s: undecided, left out).
+            "arrivals": {"times": [0, 60, 120, 1300, 3400, 3500, 3590]},
+            "patience": "10m",
+            "handle_time": "10m",
+            "service_level": "30s",
+        }
+    },
+    "agents": {"team": {"count": 1, "directories": ["sales"], "max_chats": 1}},
+}
+
+
+def test_service_level_wait_and_abandonment_per_interval_of_an_exact_timeline() -> None:
+    run = ccsim.simulate(scenario_from_dict(EXACT), replications=2, seed=1)
+    series = run.timeseries("15m")
+    nan = float("nan")
+    assert list(series["service_level"]["sales"]) == pytest.approx(
+        [1 / 3, 1.0, nan, 1 / 2], nan_ok=True
+    )
+    assert list(series["wait_mean"]["sales"]) == pytest.approx([270.0, 0.0, nan, 0.0], nan_ok=True)
+    assert list(series["abandon_rate"]["sales"]) == pytest.approx(
+        [1 / 3, 0.0, nan, 0.0], nan_ok=True
+    )
+    # The same chats, the same pooled shares: both replications replay the instants.
+    assert series["arrivals"]["sales"].tolist() == [3.0, 1.0, 0.0, 3.0]
+
+
+def test_the_index_is_the_clock_and_labels_say_the_interval() -> None:
+    from ccsim.timeseries import interval_labels
+
+    run = ccsim.simulate(scenario_from_dict(EXACT), replications=1, seed=1)
+    series = run.timeseries("20m")
+    assert series.index[0] == pd.Timedelta(hours=8)
+    assert interval_labels(series) == ["08:00–08:20", "08:20–08:40", "08:40–09:00"]
+    late = scenario_from_dict({**EXACT, "start": "23:30"})
+    series = ccsim.simulate(late, replications=1, seed=1).timeseries("20m")
+    assert interval_labels(series) == [
+        "day 1 23:30–23:50",
+        "day 1 23:50–00:10",
+        "day 2 00:10–00:30",
+    ]
+    assert series.index[-1] == pd.Timedelta(days=1, minutes=10)
+
+
+def test_without_a_threshold_the_per_interval_service_level_is_unknown(
+    results: ccsim.Results,
+) -> None:
+    from ccsim.timeseries import timeseries_from_tables
+
+    frame = timeseries_from_tables(
+        results.chats,
+        results.agents,
+        None,
+        duration=results.scenario.duration,
+        replications=results.replications,
+        directories=["sales"],
+        groups=["sales_team"],
+        freq="30m",
+    )
+    assert frame["service_level"]["sales"].isna().all()
+    assert frame["abandon_rate"]["sales"].notna().all()
+    assert frame.index[0] == pd.Timedelta(0)
+
+
+def test_labels_of_a_slice_end_where_its_last_interval_ends() -> None:
+    from ccsim.timeseries import interval_labels
+
+    series = ccsim.simulate(scenario_from_dict(EXACT), replications=1, seed=1).timeseries("15m")
+    assert interval_labels(series)[-1] == "08:45–09:00"
+    assert interval_labels(series.iloc[1:3]) == ["08:15–08:30", "08:30–08:45"]
+    sales = {**EXACT["directories"]["sales"], "arrivals": {"times": [0, 60]}}
+    data = {**EXACT, "duration": "50m", "directories": {"sales": sales}}
+    shorter = ccsim.simulate(scenario_from_dict(data), replications=1, seed=1).timeseries("15m")
+    assert interval_labels(shorter)[-1] == "08:45–08:50"  # the last interval is shorter
+
+
+def test_ratio_interval_is_the_ratio_estimators_student_t_interval() -> None:
+    from scipy.stats import t
+
+    from ccsim.timeseries import ratio_interval
+
+    numerator = np.array([[1.0, 2.0, 0.0], [3.0, 2.0, 0.0]])
+    denominator = np.array([[2.0, 4.0, 0.0], [4.0, 4.0, 0.0]])
+    mean, low, high = ratio_interval(numerator, denominator, 0.95)
+    # Column 0: ratio 4/6; residuals -1/3 and 1/3; standard error (1/3) / 3 = 1/9.
+    half = t.ppf(0.975, 1) / 9
+    assert mean[0] == pytest.approx(2 / 3)
+    assert (low[0], high[0]) == pytest.approx((2 / 3 - half, 2 / 3 + half))
+    assert (mean[1], low[1], high[1]) == pytest.approx((0.5, 0.5, 0.5))  # no spread
+    assert np.isnan([mean[2], low[2], high[2]]).all()  # no chats at all
+    alone = ratio_interval(numerator[:1], denominator[:1], 0.95)
+    assert alone[0][0] == 0.5 and np.isnan(alone[1][0])  # one replication: no interval
+
+
+def test_per_interval_rates_get_intervals_on_request(results: ccsim.Results) -> None:
+    exact = ccsim.simulate(scenario_from_dict(EXACT), replications=2, seed=1)
+    series = exact.timeseries("15m", confidence=0.95)
+    # Both replications replay the same instants: no spread, the interval is the mean.
+    for name in ("service_level", "wait_mean", "abandon_rate"):
+        mean = series[name]["sales"].to_numpy()
+        low, high = series[f"{name}_ci_low"]["sales"], series[f"{name}_ci_high"]["sales"]
+        assert np.allclose(low, mean, equal_nan=True) and np.allclose(high, mean, equal_nan=True)
+    assert "service_level_ci_low" not in exact.timeseries("15m").columns.levels[0]
+    noisy = results.timeseries("30m", confidence=0.9)["service_level"]["sales"]
+    bands = results.timeseries("30m", confidence=0.9)
+    low, high = bands["service_level_ci_low"]["sales"], bands["service_level_ci_high"]["sales"]
+    assert ((low <= noisy + 1e-12) & (noisy <= high + 1e-12) & (low >= 0) & (high <= 1)).all()
+    assert (high - low > 0).any()
+    with pytest.raises(ValueError, match="confidence"):
+        results.timeseries("30m", confidence=95)

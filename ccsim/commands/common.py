@@ -177,6 +177,10 @@ def load_and_warn(
     except ScenarioError as error:
         scenario_error_exit(error)
     print_warnings(scenario_warnings(loaded, data), strict)
+    from ccsim.scenario.warnings import planning_notes
+
+    for note in planning_notes(loaded):
+        stderr.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     return loaded
 
 

@@ -15,6 +15,7 @@ import typer
 
 from ccsim.commands.common import (
     AllowOutsideOption,
+    ConfidenceOption,
     QuietOption,
     ReplicationsOption,
     ScenarioPath,
@@ -33,10 +34,14 @@ from ccsim.commands.common import (
 )
 
 if TYPE_CHECKING:
+    import datetime
+
     from rich.table import Table
 
     from ccsim.api import Results
+    from ccsim.model.start import StartState
     from ccsim.results import Summary
+    from ccsim.scenario import Scenario
 
 
 @app.command()
@@ -84,18 +89,40 @@ def run(
         Path | None,
         typer.Option(help="Write a self-contained HTML report (summary, charts) to this file."),
     ] = None,
+    log: Annotated[
+        Path | None,
+        typer.Option(
+            "--log",
+            metavar="LOGDIR",
+            help="Write the run as an interaction log (docs/log-format.md) to this folder: "
+            "one replication per day, chats, legs and agent states.",
+        ),
+    ] = None,
+    log_date: Annotated[
+        str | None,
+        typer.Option(
+            "--log-date",
+            metavar="YYYY-MM-DD",
+            help="The date of the log's first day (replication 0). Default: 2026-01-05.",
+            show_default=False,
+        ),
+    ] = None,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="Table format for --log: csv or parquet.")
+    ] = "csv",
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
     force: Annotated[
         bool,
         typer.Option(
             "--force",
-            help="Replace the --out folder if it holds ccsim results of an earlier run "
-            "(never a folder of other files).",
+            help="Replace the --out folder if it holds ccsim results of an earlier run, and "
+            "the --log folder if it holds a ccsim log (never a folder of other files).",
         ),
     ] = False,
     allow_outside_data: AllowOutsideOption = False,
     strict: StrictOption = False,
+    confidence: ConfidenceOption = 0.95,
     check: Annotated[
         bool,
         typer.Option(
@@ -104,8 +131,17 @@ def run(
             "and shown either way).",
         ),
     ] = False,
+    initial: Annotated[
+        Path | None,
+        typer.Option(
+            "--initial",
+            help="Start from the chats in the center now: a YAML or JSON snapshot (waiting: "
+            "and held: lists), or the --out folder of another run (where each of its "
+            "replications ended).",
+        ),
+    ] = None,
 ) -> None:
-    """Run a scenario and print its metrics with 95% confidence intervals.
+    """Run a scenario and print its metrics with confidence intervals (95% by default).
 
     Each directory's service level is shown with its threshold; the scenario's expect:
     targets, if any, are checked after the tables (PASS/FAIL; exit 1 with --check).
@@ -114,8 +150,11 @@ def run(
     """
     if fmt not in ("csv", "parquet"):
         fail(f"--format must be csv or parquet, not {fmt!r}")
-    check_run_outputs(scenario, out, report, force)
+    inputs = [scenario] if initial is None else [scenario, initial]
+    check_run_outputs(scenario, out, report, force, inputs)
+    log_start = check_log_output(inputs, log, log_date, log_format, force, out, report)
     loaded = load_and_warn(scenario, set_, allow_outside_data, strict)
+    states = read_initial_or_exit(initial, loaded)
     from ccsim.api import simulate
     from ccsim.executors import Progress
     from ccsim.scenario.warnings import results_warnings
@@ -129,29 +168,45 @@ def run(
             loaded,
             replications=count,
             seed=seed,
-            record_events=report is not None if events is None else events,
-            keep_records=out is not None or report is not None,
+            record_events=log is not None or (report is not None if events is None else events),
+            keep_records=out is not None or report is not None or log is not None,
             on_replication=progress,
             executor=executor,
+            initial=states,
         )
     if out is not None:
         from ccsim.output import write_results
 
         with output_or_exit("--out", out):
             write_results(  # type: ignore[arg-type]
-                results, out, fmt, force=force, inputs=[scenario], force_hint="--force"
+                results, out, fmt, force=force, inputs=inputs, force_hint="--force"
+            )
+    if log is not None:
+        from ccsim.data.log_write import write_log
+
+        with output_or_exit("--log", log):
+            write_log(
+                results,  # type: ignore[arg-type]
+                log,
+                log_start,
+                log_format,
+                force=force,
+                inputs=inputs,
+                force_hint="--force",
             )
     if report is not None:
         from ccsim.report import write_report
 
         with output_or_exit("--report", report):
-            write_report(results, report)
-    verdicts = expect_verdicts(results)
+            write_report(results, report, confidence=confidence)
+    verdicts = expect_verdicts(results, confidence)
     failed = check and any(not v.holds for v in verdicts)
     if as_json:
+        from ccsim.confidence import results_summary
         from ccsim.output import json_safe
 
-        data = json_safe(results.to_dict())
+        data = json_safe({**results.header(), **results_summary(results, confidence).as_dict()})
+        data["confidence"] = confidence
         if verdicts:
             data["expect"] = [v.as_dict() for v in verdicts]
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
@@ -159,11 +214,14 @@ def run(
         if failed:
             raise typer.Exit(1)
         return
-    print_summary(results)
+    print_summary(results, confidence)
+    print_busyness(results)
     if verdicts:
         print_expect(verdicts, check)
     if out is not None:
         stdout.print(f"results written to {out}/", highlight=False)
+    if log is not None:
+        stdout.print(f"interaction log written to {log}/", highlight=False)
     if report is not None:
         stdout.print(f"report written to {report}", highlight=False, soft_wrap=True)
     print_warnings(results_warnings(results))
@@ -171,15 +229,18 @@ def run(
         raise typer.Exit(1)
 
 
-def expect_verdicts(results: Results) -> list:
+def expect_verdicts(results: Results, confidence: float = 0.95) -> list:
     """The verdicts of the scenario's ``expect:`` targets on ``results`` (on the mean, as
-    ``ccsim check`` does by default); none if it lists none."""
+    ``ccsim check`` does by default, intervals shown at ``confidence``); none if it lists
+    none."""
     if not results.scenario.expect:
         return []
+    from ccsim.confidence import results_summary
     from ccsim.expect import evaluate_all, parse_expectation
 
     expectations = [parse_expectation(text) for text in results.scenario.expect]
-    return evaluate_all(results.summary_table, expectations)
+    summary = results_summary(results, confidence)
+    return evaluate_all(summary, expectations, level=confidence)
 
 
 def print_expect(verdicts: list, check: bool) -> None:
@@ -194,18 +255,110 @@ def print_expect(verdicts: list, check: bool) -> None:
         stdout.print(f"{failed} of {len(verdicts)} failed: {consequence}", highlight=False)
 
 
-def check_run_outputs(scenario: Path, out: Path | None, report: Path | None, force: bool) -> None:
-    """Refuse bad ``--out``/``--report`` paths before the simulation runs, not after."""
+def check_run_outputs(
+    scenario: Path,
+    out: Path | None,
+    report: Path | None,
+    force: bool,
+    inputs: list[Path] | None = None,
+) -> None:
+    """Refuse bad ``--out``/``--report`` paths before the simulation runs, not after;
+    ``inputs`` (the scenario, an --initial file or folder) are never replaced."""
     from ccsim.safe_write import REPORT, RESULTS, check_file_output, check_folder_output
 
+    inputs = [scenario] if inputs is None else inputs
     if out is not None:
         with output_or_exit("--out", out):
-            check_folder_output(out, RESULTS, force=force, inputs=[scenario], force_hint="--force")
+            check_folder_output(out, RESULTS, force=force, inputs=inputs, force_hint="--force")
     if report is not None:
         if out is not None and report.absolute() == out.absolute():
             fail(f"--report {report} is also the --out folder; give the report a file name")
         with output_or_exit("--report", report):
-            check_file_output(report, REPORT, inputs=[scenario])
+            check_file_output(report, REPORT, inputs=inputs)
+
+
+def print_busyness(results: Results) -> None:
+    """The day's factor of each replication (``busyness:``), where to find it."""
+    factors = results.busyness
+    if factors is None:
+        return
+    shown = ", ".join(f"{value:.3g}" for value in factors.iloc[:10])
+    more = f", ... ({len(factors)} in all)" if len(factors) > 10 else ""
+    stdout.print(
+        f"busyness: the day's factor on every arrival rate, per replication: {shown}{more} "
+        f"(mean {factors.mean():.3g}; the busyness rows of replications.csv)",
+        highlight=False,
+    )
+
+
+def read_initial_or_exit(path: Path | None, scenario: Scenario) -> list[StartState]:
+    """The ``--initial`` state(s) checked against the scenario; every problem on stderr
+    with its path, then exit 2."""
+    if path is None:
+        return []
+    from ccsim.commands.common import stderr
+    from ccsim.initial import InitialStateError, read_initial
+
+    if not path.exists():
+        fail(f"--initial {path}: no such file or folder")
+    try:
+        states = read_initial(path, scenario)
+    except InitialStateError as error:
+        stderr.print(
+            f"[bold red]error:[/] --initial {error.source} is not a valid initial state:",
+            highlight=False,
+        )
+        for problem in error.problems:
+            stderr.print(f"  - {problem}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    waiting = sum(len(s.waiting) for s in states) / len(states)
+    held = sum(len(s.held) for s in states) / len(states)
+    several = len(states) > 1
+    what = f"{len(states)} end states (one per replication, cycled), " if several else ""
+    stderr.print(
+        f"initial state: {what}{waiting:.3g} chats waiting and {held:.3g} held at the start"
+        + (" (on average)" if several else ""),
+        highlight=False,
+    )
+    if scenario.warmup > 0 and any(state.waiting for state in states):
+        stderr.print(
+            "note: the scenario has a warm-up: chats waiting at the start are simulated but "
+            "not measured (--set warmup=0h to measure them)",
+            highlight=False,
+        )
+    return states
+
+
+def check_log_output(
+    inputs: list[Path],
+    log: Path | None,
+    log_date: str | None,
+    log_format: str,
+    force: bool,
+    out: Path | None,
+    report: Path | None,
+) -> datetime.date:
+    """Check ``--log`` and its options before the simulation runs; the first day's date."""
+    import datetime
+
+    from ccsim.data.log_write import DEFAULT_START_DATE, LOG
+
+    if log_format not in ("csv", "parquet"):
+        fail(f"--log-format must be csv or parquet, not {log_format!r}")
+    try:
+        start = datetime.date.fromisoformat(log_date) if log_date else DEFAULT_START_DATE
+    except ValueError:
+        fail(f"--log-date must be a date YYYY-MM-DD, not {log_date!r}")
+    if log is None:
+        return start
+    for other, option in ((out, "--out"), (report, "--report")):
+        if other is not None and other.absolute() == log.absolute():
+            fail(f"--log {log} is also the {option} path; give the log its own folder")
+    from ccsim.safe_write import check_folder_output
+
+    with output_or_exit("--log", log):
+        check_folder_output(log, LOG, force=force, inputs=inputs, force_hint="--force")
+    return start
 
 
 DIRECTORY_COLUMNS = (
@@ -268,13 +421,15 @@ def _directory_table(
     return table
 
 
-def print_summary(results: Results) -> None:
-    """Every metric overall with its interval, then per directory and per group."""
+def print_summary(results: Results, confidence: float = 0.95) -> None:
+    """Every metric overall with its interval at ``confidence``, then per directory and
+    per group."""
     from rich.table import Table
 
+    from ccsim.confidence import level_text, results_summary
     from ccsim.results import OUTCOMES_NOTE, format_interval, format_metric
 
-    summary = results.summary_table
+    summary = results_summary(results, confidence)
     scenario = results.scenario
     title = (
         f"{scenario.name}: {results.replications} replication"
@@ -284,7 +439,7 @@ def print_summary(results: Results) -> None:
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     table.add_column("mean", justify="right")
-    table.add_column("95% CI", justify="right")
+    table.add_column(f"{level_text(confidence)} CI", justify="right")
     for metric, estimate in summary.overall.items():
         if metric in OVERALL_SECTIONS and table.row_count:
             table.add_section()
@@ -306,7 +461,7 @@ def print_summary(results: Results) -> None:
         by_group.add_column("group")
         for metric in ("utilization", "occupancy"):
             by_group.add_column(metric, justify="right")
-            by_group.add_column("95% CI", justify="right")
+            by_group.add_column(f"{level_text(confidence)} CI", justify="right")
         for name, metrics in summary.groups.items():
             cells: list[str] = []
             for metric in ("utilization", "occupancy"):

@@ -1,9 +1,12 @@
-"""``ccsim staff``: the smallest head counts meeting targets (see :mod:`ccsim.staffing`)."""
+"""``ccsim staff``: the smallest head counts meeting targets.
+
+The search lives in :mod:`ccsim.planning.staffing`.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -27,14 +30,15 @@ from ccsim.commands.common import (
 from ccsim.scenario.limits import MAX_AGENTS, MAX_REPLICATIONS, MAX_SEED
 from ccsim.scenario.units import compact_duration, parse_duration
 
-if TYPE_CHECKING:  # ccsim.staffing imports scipy and pandas: imported where a command runs
-    from ccsim.staffing import (
+if TYPE_CHECKING:  # ccsim.planning.staffing imports scipy and pandas: imported where a command runs
+    from ccsim.planning.staffing import (
         Check,
         Evaluation,
         IntervalEvaluation,
         IntervalStaffingResult,
         StaffingResult,
     )
+    from ccsim.scenario import Scenario
 
 
 @app.command("staff")
@@ -117,7 +121,7 @@ def staff_command(
     2 on bad input.
     """
     from ccsim.executors import Progress
-    from ccsim.staffing import (
+    from ccsim.planning.staffing import (
         NotReachable,
         StaffingError,
         StaffingResult,
@@ -146,6 +150,14 @@ def staff_command(
         problem = interval_problem(interval, loaded.duration)
         if problem:
             fail(problem)
+        if loaded.days and loaded.days > 1:
+            # Shifts are a daily pattern: staff one day; the shifts found repeat each day.
+            stdout.print(
+                f"days: {loaded.days}: staffing the daily pattern on one day (days: 1); "
+                "the shifts found repeat every day",
+                highlight=False,
+            )
+            loaded = loaded.with_changes({"days": 1, "duration": "24h"})
     count = max(2, loaded.replications if replications is None else replications)
     names = ", ".join(group)
     result: StaffingResult | IntervalStaffingResult
@@ -185,14 +197,14 @@ def staff_command(
         if interval is None:
             print_evaluations(error.evaluations, group)  # type: ignore[arg-type]
         else:
-            print_day_evaluations(error.evaluations, group)  # type: ignore[arg-type]
+            print_day_evaluations(error.evaluations, group, loaded)  # type: ignore[arg-type]
         fail(f"not reachable: {error}", code=1)
     if isinstance(result, StaffingResult):
         print_evaluations(result.evaluations, group, result.counts)
         print_answer(result)
     else:
-        print_intervals(result)
-        print_interval_notes(result)
+        print_intervals(result, loaded)
+        print_interval_notes(result, loaded)
 
 
 def _plural(count: int, word: str) -> str:
@@ -314,7 +326,7 @@ def print_answer(result: StaffingResult) -> None:
 
 
 def _clock(shifts: Sequence[tuple[float, float, int]]) -> list[tuple[str, str, int]]:
-    from ccsim.staffing import clock
+    from ccsim.planning.staffing import clock
 
     return [(clock(a), clock(b), c) for a, b, c in shifts]
 
@@ -344,10 +356,23 @@ def _below(result: StaffingResult) -> str:
     return f"; {result.count - 1} do not" if below is not None and not below.meets else ""
 
 
-def print_day_evaluations(evaluations: Sequence[IntervalEvaluation], groups: Sequence[str]) -> None:
-    """Per-interval search: every simulated day, its counts and the intervals that fail."""
-    from ccsim.staffing import clock
+def interval_spans(scenario: Scenario | None) -> Callable[[float, float], str]:
+    """How tables name an interval of run time: its clock times (``08:00–09:00``, with
+    the day when the run passes midnight), from the scenario's ``start``."""
+    from ccsim.scenario.clock import interval_label, spans_days
 
+    start = scenario.start if scenario is not None else None
+    with_day = scenario is not None and spans_days(start, scenario.duration)
+    return lambda low, high: interval_label(low, high, start, with_day)
+
+
+def print_day_evaluations(
+    evaluations: Sequence[IntervalEvaluation],
+    groups: Sequence[str],
+    scenario: Scenario | None = None,
+) -> None:
+    """Per-interval search: every simulated day, its counts and the intervals that fail."""
+    span = interval_spans(scenario)
     if not evaluations:
         return
     title = f"staffing {', '.join(groups)} per interval: days simulated, in order"
@@ -365,9 +390,7 @@ def print_day_evaluations(evaluations: Sequence[IntervalEvaluation], groups: Seq
             number += 1
             label = str(number)
         failing = [
-            f"{clock(evaluation.edges[k][0])}-{clock(evaluation.edges[k][1])}"
-            if evaluation.edges
-            else f"#{k + 1}"
+            span(*evaluation.edges[k]) if evaluation.edges else f"#{k + 1}"
             for k in evaluation.failing
         ]
         table.add_row(
@@ -379,9 +402,9 @@ def print_day_evaluations(evaluations: Sequence[IntervalEvaluation], groups: Seq
     stdout.print(table)
 
 
-def print_intervals(result: IntervalStaffingResult) -> None:
-    from ccsim.staffing import clock
-
+def print_intervals(result: IntervalStaffingResult, scenario: Scenario | None = None) -> None:
+    """One row per interval, named by its clock times."""
+    span_of = interval_spans(scenario)
     names = ", ".join(result.groups)
     table = Table(title=f"staffing {names} per interval", title_justify="left")
     table.add_column("interval")
@@ -401,7 +424,7 @@ def print_intervals(result: IntervalStaffingResult) -> None:
     if several:
         table.add_column("binds", overflow="fold")
     for plan in result.intervals:
-        span = f"{clock(plan.start)}-{clock(plan.end)}"
+        span = span_of(plan.start, plan.end)
         by_path = {c.path: c for c in plan.checks}
         if plan.measured:
             cells = [_cell(by_path[p]) if p in by_path else "" for p in paths]
@@ -416,9 +439,8 @@ def print_intervals(result: IntervalStaffingResult) -> None:
     stdout.print(table)
 
 
-def print_interval_notes(result: IntervalStaffingResult) -> None:
-    from ccsim.staffing import clock
-
+def print_interval_notes(result: IntervalStaffingResult, scenario: Scenario | None = None) -> None:
+    span = interval_spans(scenario)
     for note in result.notes:
         stdout.print(note, highlight=False, soft_wrap=True)
     if result.guards:
@@ -427,7 +449,7 @@ def print_interval_notes(result: IntervalStaffingResult) -> None:
         for k, check in result.protected:
             plan = result.intervals[k]
             kept.setdefault(f"{check.path} {check.limit_text}", []).append(
-                f"{clock(plan.start)}-{clock(plan.end)}"
+                span(plan.start, plan.end)
             )
         for label in checked:
             where = kept.get(label)

@@ -62,6 +62,11 @@ def _verdict(comparison: Comparison) -> str:
 
 
 def _title(queue: QueueTheory) -> str:
+    if queue.bounds is not None:  # shared agents, no honest single-queue model
+        return (
+            f"[bold]{queue.directory}[/]: shared agents, no Erlang guide, "
+            f"λ = {3600 * queue.arrival_rate:.2f}/h, threshold {queue.threshold:g}s"
+        )
     parts = [
         f"[bold]{queue.directory}[/]: {queue.label}",
         f"λ = {3600 * queue.arrival_rate:.2f}/h",
@@ -129,8 +134,27 @@ def print_validation(validation: Validation) -> None:
                 cells.append(_verdict(comparison))
             table.add_row(*cells)
         stdout.print(table)
-        if queue.note:
+        if queue.bounds is not None:
+            low, high = (format_metric("service_level", level) for level in queue.bounds)
+            stdout.print(
+                f"  {name}: theory does not apply: {queue.note}. All one can say: its "
+                f"service level within {queue.threshold:g}s lies roughly between {low} (only "
+                f"the slots dedicated to it) and {high} (every slot that can serve it, as "
+                "if no other directory used them).",
+                highlight=False,
+                soft_wrap=True,
+            )
+        elif queue.note:
             stdout.print(f"  {name}: no steady-state theory: {queue.note}", highlight=False)
+        if queue.pooled_with:
+            stdout.print(
+                f"  {name}: its agents serve {', '.join(queue.pooled_with)} too; the chats of "
+                "all these directories wait in one pool, answered in arrival order, so the "
+                "guide is one Erlang queue for the pool (pooled rate, load-weighted holding "
+                "and patience), the same for each of them.",
+                highlight=False,
+                soft_wrap=True,
+            )
     shown = dict.fromkeys(c.metric for c in validation.comparisons)
     legend = "; ".join(f"{m}: {DESCRIPTIONS[m]}" for m in shown if m in DESCRIPTIONS)
     stdout.print(f"[dim]{legend}[/]", highlight=False)

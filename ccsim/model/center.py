@@ -16,19 +16,25 @@ from __future__ import annotations
 
 import gc
 import math
+import struct
 import threading
+from array import array
+from bisect import bisect_right
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from heapq import heappop, heappush
+from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any, Literal, overload
 
+import numpy as np
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 from ccsim.model.randomness import (
     arrival_times,
+    busyness_factor,
     replication_seed,
     sampler,
     stream,
@@ -43,6 +49,7 @@ from ccsim.model.records import (
     Records,
     Tallies,
 )
+from ccsim.model.start import StartState
 from ccsim.scenario.schema import ZERO as NO_TIME
 from ccsim.scenario.schema import (
     DeclineToDirectory,
@@ -60,6 +67,7 @@ EVENT = SimpleNamespace(**{kind.name: int(kind) for kind in EventKind})
 NAN = math.nan
 READY, NOT_READY, CLOSING, OFFLINE = (int(s) for s in AgentState)
 OPEN = int(Outcome.OPEN)
+ABANDONED, ABANDONED_IN_TRANSFER = int(Outcome.ABANDONED), int(Outcome.ABANDONED_IN_TRANSFER)
 LEG_CONNECTED, LEG_DECLINED = int(LegOutcome.CONNECTED), int(LegOutcome.DECLINED)
 LEG_ABANDONED, LEG_OPEN = int(LegOutcome.ABANDONED), int(LegOutcome.OPEN)
 CONFERENCE = int(LegKind.CONFERENCE)
@@ -150,18 +158,32 @@ class DirectoryState:
         "after_transfer_handle",
         "agents",
         "automated_message",
+        "balk",
+        "boost",
         "first_decision",
         "first_handle",
         "free",
+        "general",
         "has_wrap_up",
         "index",
+        "levels",
         "name",
         "order",
+        "orders",
+        "overflow_after",
+        "overflow_groups",
         "patience",
         "patience_in_transfer",
+        "priority",
         "queue",
         "ramp_up",
+        "retry",
+        "retry_decision",
+        "retry_handle",
+        "retry_patience",
         "rules",
+        "source",
+        "timed",
         "waiting",
         "wrap_up",
     )
@@ -177,6 +199,18 @@ class DirectoryState:
         self.order = RoutingOrder()
         self.free = 0
         self.rules: list[tuple[float, RuleState]] = []  # cumulative probability, rule
+        # Issue 14 (Center._routing_and_customers): off unless the scenario asks.
+        self.priority = 0
+        self.boost: tuple[float, int, float] | None = None  # every, by, up to
+        self.general = False  # preference levels or overflow: _dispatch_general
+        self.timed = False  # boost or overflow: chats remember when they entered
+        self.orders: list[RoutingOrder] = []  # by preference level, most preferred first
+        self.levels: list[DirectoryState] = []  # overflow levels (pseudo-directories)
+        self.overflow_groups: frozenset[GroupState] | None = None
+        self.source: DirectoryState | None = None  # of an overflow level: its directory
+        self.overflow_after = 0.0  # of an overflow level: the wait before it sees a chat
+        self.balk: tuple[float, int, Callable[[], float] | None] | None = None
+        self.retry: tuple[float, float, Callable[[], float], Callable[[], float]] | None = None
 
 
 class GroupState:
@@ -190,8 +224,10 @@ class GroupState:
         "name",
         "no_answer",
         "order",
+        "order_of",
         "response",
         "rules",
+        "views",
     )
 
     def __init__(self, index: int, name: str, max_chats: int) -> None:
@@ -204,6 +240,23 @@ class GroupState:
         self.order = RoutingOrder()
         # rules its members apply after receiving an agent transfer (R7)
         self.rules: list[tuple[float, RuleState]] = []
+        # a directory's routing order for this group's level, when split by preference
+        self.order_of: dict[DirectoryState, RoutingOrder] = {}
+        # (queue, wait before it is seen, preference level) for Center._agent_free_general
+        self.views: list[tuple[DirectoryState, float, int]] = []
+
+
+def _merged(windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A member's break windows with those that touch (one ends as the next starts)
+    joined into one: the agent stays away across the seam instead of coming back for no
+    time at all."""
+    merged: list[tuple[float, float]] = []
+    for begin, end in sorted(windows):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return merged
 
 
 _NO_JOBS: list[Job] = []  # agents without a slowdown never have jobs: one shared empty list
@@ -217,14 +270,18 @@ class Agent:
         "directories",
         "dirty",
         "factor",
+        "general",
         "group",
         "held",
         "index",
+        "invitations_ringing",
         "jobs",
         "last_end",
         "listed",
         "max_chats",
         "not_ready_token",
+        "offers_ringing",
+        "on_break",
         "on_shift",
         "ramp_until",
         "ramping",
@@ -248,10 +305,12 @@ class Agent:
         self.ready = True
         self.not_ready_token = 0  # a newer miss makes older "Ready again" timers stale (R4)
         self.on_shift = False
+        self.on_break = False  # off shift for a break; the shift resumes after it
         self.listed = False
         self.seq = 0  # when last listed: ties in routing go to the agent listed earliest
         self.version = 0  # routing entries of an older version are stale
         self.dirty = False  # listed or re-keyed since its routing entries were last added
+        self.general = False  # chooses by priority, preference or overflow (issue 14)
         self.routes: list[RoutingOrder] = []  # the large routing orders the agent is in
         self.scans: list[dict[Agent, None]] = []  # the ordered sets of the small ones
         self.last_end = -INF
@@ -262,6 +321,11 @@ class Agent:
         self.slowdown = slowdown
         self.factor = 1.0
         self.jobs: list[Job] = [] if slowdown is not None else _NO_JOBS
+        # Offers and invitations ringing at this agent after an alert was scheduled (an
+        # instant answer never rings): what a shift end withdraws, without a scan of
+        # every live chat or open leg.
+        self.offers_ringing: dict[Chat, None] = {}
+        self.invitations_ringing: dict[Leg, None] = {}
 
 
 class RuleState:
@@ -303,6 +367,7 @@ class Chat:
         "patience_token",
         "people_since",
         "queue_seq",
+        "queued_at",
         "queued_in",
         "remaining",
         "rule",
@@ -430,6 +495,45 @@ class ChatCall:
 
 
 FIRE_CHAT = (_fire_chat,)
+_CHAT_ID = attrgetter("id")
+_QUEUE_SEQ = attrgetter("queue_seq")
+
+# struct/numpy codes of the array typecodes used by Records (standard sizes, native order)
+_ROW_CODES = {"d": "f8", "q": "i8", "b": "i1"}
+
+
+class PackedRows:
+    """Rows for a few ``array`` columns, packed into one ``bytearray`` as the run goes.
+
+    ``array.append`` converts its value with ``PyArg_Parse``, which costs more than the
+    append itself, and a chat writes about 50 values (six events, two agent intervals,
+    its own row): one ``struct`` call per row costs about half as much as appending the
+    values one by one (counted with cachegrind). :meth:`flush` moves the rows into the
+    columns (numpy splits the fields), whenever the buffer passes ``limit`` bytes and at
+    the end of the run, so memory stays about that of the columns. ``add(pack(...))``
+    is the hot path, both bound once."""
+
+    __slots__ = ("add", "buffer", "columns", "dtype", "pack")
+    limit = 1 << 18  # bytes
+
+    def __init__(self, columns: Sequence[array]) -> None:
+        self.columns = columns
+        self.pack = struct.Struct("=" + "".join(c.typecode for c in columns)).pack
+        self.dtype = np.dtype(
+            [(f"c{i}", "=" + _ROW_CODES[c.typecode]) for i, c in enumerate(columns)]
+        )
+        self.buffer = bytearray()
+        self.add = self.buffer.extend
+
+    def flush(self) -> None:
+        """Append the packed rows to their columns and empty the buffer."""
+        if not self.buffer:
+            return
+        rows = np.frombuffer(self.buffer, self.dtype)
+        for name, column in zip(self.dtype.names, self.columns, strict=True):
+            column.frombytes(rows[name].tobytes())
+        del rows  # releases the buffer, which can then shrink
+        self.buffer.clear()
 
 
 class Center:
@@ -455,19 +559,30 @@ class Center:
         seed: int | None = None,
         record_events: bool = True,
         tables: bool = True,
+        start: StartState | None = None,
     ) -> None:
         self.scenario = scenario
         self.env = simpy.Environment()
         self.root = replication_seed(scenario.seed if seed is None else seed, replication)
+        self.start = start if start is not None and not start.empty else None
+        # The day's factor, from a stream of its own: scenarios that differ elsewhere
+        # get the same factor in the same replication (common random numbers).
+        self.busyness = (
+            busyness_factor(scenario.busyness, stream(self.root, "busyness", "day"))
+            if scenario.busyness is not None
+            else None
+        )
         self.record_events = record_events and tables
         self.tables = tables
         self.max_transfers = scenario.max_transfers
         self.chats_live: dict[int, Chat] = {}
-        self.open_legs: dict[Leg, None] = {}
+        self.open_legs: dict[Leg, int] = {}  # open legs, each with its opening number
+        self.next_leg_seq = 0
         self.next_chat_id = 0
         self.next_queue_seq = 0
         self.next_list_seq = 0
         self.dirty: list[Agent] = []  # agents whose routing entries are not up to date
+        self.breaks_due: dict[float, list[tuple[Agent, float, float]]] = {}  # by instant
         offer = scenario.offer
         self.no_answer_timeout = offer.no_answer_timeout
         self.no_answer_probability = offer.no_answer_probability
@@ -539,6 +654,7 @@ class Center:
             cumulative = (source.rules[-1][0] if source.rules else 0.0) + rule.probability
             source.rules.append((cumulative, state))
 
+        self._routing_and_customers(scenario)
         # Routing orders: every directory's, and the group's when a rule invites it (R6).
         invited = {
             rule.to.group for rule in scenario.transfers if not isinstance(rule.to, ToDirectory)
@@ -549,7 +665,11 @@ class Center:
             if size <= self.scan_agents:
                 owner.order.listed = {}
         for name, group in self.groups.items():
-            orders = [d.order for d in group.members[0].directories] if group.members else []
+            orders = (
+                [group.order_of.get(d, d.order) for d in group.members[0].directories]
+                if group.members
+                else []
+            )
             if name in invited:
                 orders.append(group.order)
             routes = [o for o in orders if o.listed is None]  # shared by the members
@@ -567,29 +687,62 @@ class Center:
             duration=scenario.duration,
             warmup=scenario.warmup,
             replication=replication,
+            busyness=self.busyness,
+            initial_waiting=len(self.start.waiting) if self.start else 0,
+            initial_held=len(self.start.held) if self.start else 0,
         )
         if not tables:  # accumulate instead of appending rows
             self._agent_changed = self._tally_interval  # type: ignore[method-assign]
             self._record_chat = self._tally_chat  # type: ignore[method-assign]
             self._record_leg = self._tally_leg  # type: ignore[method-assign]
+        self._customer_records(scenario)
         self._schedule = self._make_scheduler()
-        self.finish = self._finish  # bound once: one method object, not one per chat
+        # bound once: one method object each, not one per chat
+        self.finish = self._finish
+        self.arrival = self._arrival
+        self.accept_offer = self._accept_offer
+        self.offer_missed = self._offer_missed
+        self._rows: list[PackedRows] = []
+        if tables:  # packed rows of the busiest tables: PackedRows
+            r = self.records
+            self._chat_rows = self._packed(
+                r.chat_id, r.chat_directory, r.chat_arrival, r.chat_connect, r.chat_end,
+                r.chat_outcome, r.chat_transfers, r.chat_final_directory,
+            )  # fmt: skip
+            self._interval_rows = self._packed(
+                r.interval_agent, r.interval_start, r.interval_end, r.interval_state,
+                r.interval_held,
+            )  # fmt: skip
         self._log = self._make_event_log()
 
     # ------------------------------------------------------------------ plumbing
 
     def _make_scheduler(self) -> Callable[..., None]:
-        """``schedule(delay, fn, *args)``: call ``fn(*args)`` after ``delay`` seconds."""
-        add = self.env.schedule
+        """``schedule(delay, fn, *args)``: call ``fn(*args)`` after ``delay`` seconds.
+
+        What ``env.schedule(call, NORMAL, delay)`` does, without its Python call: the same
+        entry (time, priority, next event id, event) in SimPy's queue."""
+        env = self.env
+        queue, ids = env._queue, env._eid
 
         def schedule(delay: float, fn: Callable[..., Any], *args: Any) -> None:
             call = Call()
             call.callbacks = FIRE
             call.fn = fn
             call.args = args
-            add(call, NORMAL, delay)
+            heappush(queue, (env._now + delay, NORMAL, next(ids), call))
 
         return schedule
+
+    def _packed(self, *columns: array) -> PackedRows:
+        rows = PackedRows(columns)
+        self._rows.append(rows)
+        return rows
+
+    def _flush_rows(self) -> None:
+        """Move every packed row into its column (:class:`PackedRows`)."""
+        for rows in self._rows:
+            rows.flush()
 
     def _make_event_log(self) -> EventLog:
         """``log(kind, chat, agent, directory)``: one row of the event log, or nothing when
@@ -599,30 +752,32 @@ class Center:
             return lambda kind, chat, agent, directory: None
         env = self.env
         r = self.records
-        times, chats, kinds = r.event_time.append, r.event_chat.append, r.event_kind.append
-        agents, directories = r.event_agent.append, r.event_directory.append
+        rows = self._packed(
+            r.event_time, r.event_chat, r.event_kind, r.event_agent, r.event_directory
+        )
+        add, pack = rows.add, rows.pack
 
         def log(
             kind: int, chat: Chat | None, agent: Agent | None, directory: DirectoryState | None
         ) -> None:
-            times(env.now)
-            chats(-1 if chat is None else chat.id)
-            kinds(kind)
-            agents(-1 if agent is None else agent.index)
-            directories(-1 if directory is None else directory.index)
+            add(
+                pack(
+                    env._now,
+                    -1 if chat is None else chat.id,
+                    kind,
+                    -1 if agent is None else agent.index,
+                    -1 if directory is None else directory.index,
+                )
+            )
 
         return log
 
     def _agent_changed(self, agent: Agent) -> None:
         """Close the agent's current state interval; call before changing state or held."""
-        now = self.env.now
+        now = self.env._now
         if now > agent.since:
-            r = self.records
-            r.interval_agent.append(agent.index)
-            r.interval_start.append(agent.since)
-            r.interval_end.append(now)
-            r.interval_state.append(agent.state)
-            r.interval_held.append(agent.held)
+            rows = self._interval_rows
+            rows.add(rows.pack(agent.index, agent.since, now, agent.state, agent.held))
             agent.since = now
 
     def _refresh(self, agent: Agent) -> None:
@@ -635,7 +790,7 @@ class Center:
             agent.on_shift
             and agent.ready
             and agent.held < agent.max_chats
-            and agent.ramp_until <= self.env.now
+            and agent.ramp_until <= self.env._now
         )
         if available == agent.listed:
             return
@@ -703,45 +858,193 @@ class Center:
     def run(self) -> Records | Tallies:
         """Simulate until the scenario's duration, then close every open record."""
         env = self.env
+        if self.start is not None:
+            self._initial_state(self.start)
+        factor = 1.0 if self.busyness is None else self.busyness
         for name, spec in self.scenario.directories.items():
             if spec.arrivals is not None:
                 rng = stream(self.root, "arrivals", name)
-                self._next_arrival(self.directories[name], arrival_times(spec.arrivals, rng))
+                instants = arrival_times(spec.arrivals, rng, factor)
+                self._next_arrival(self.directories[name], instants)
         for name, spec in self.scenario.agents.items():
             env.process(self._staffing(self.groups[name], spec))
         with cyclic_gc_paused():
-            env.run(until=self.scenario.duration)
+            self._run_until(self.scenario.duration)
             self._finalize()
+            self._flush_rows()
         return self.records
+
+    def _run_until(self, until: float) -> None:
+        """``env.run(until=until)``, with the model's own timers fired here directly.
+
+        Every chat costs two or more timers, and SimPy's ``step`` adds two Python calls
+        to each (``step`` itself and the event's callback): firing a :class:`ChatCall` or
+        :class:`Call` inline saves them. Other events (the shift processes' timeouts) go
+        through ``env.step`` as before. Same order as SimPy: the queue is popped by
+        (time, priority, event id); ``run(until=)`` stops at an urgent event at ``until``
+        scheduled first, so no event at ``until`` runs (the model schedules no urgent
+        event of its own), and the clock is left at ``until``. SimPy has no public way
+        to pop its queue or set its clock, hence ``_queue`` and ``_now`` (hot paths also
+        read ``_now``: the ``now`` property costs a call).
+        """
+        env = self.env
+        queue = env._queue
+        step = env.step
+        while queue and queue[0][0] < until:
+            event = queue[0][3]
+            kind = event.__class__
+            if kind is ChatCall:
+                env._now = heappop(queue)[0]
+                event.fn(event.chat)
+            elif kind is Call:
+                env._now = heappop(queue)[0]
+                event.fn(*event.args)
+            else:
+                step()
+        env._now = until
 
     def _next_arrival(self, directory: DirectoryState, instants: Iterator[float]) -> None:
         """R1: customers start chats at a directory (Poisson, piecewise-constant rate).
         Each arrival schedules the next: a chain of timeouts is cheaper than a process."""
         instant = next(instants, INF)
         if instant < self.scenario.duration:
-            self._schedule(instant - self.env.now, self._arrival, directory, instants)
+            self._schedule(instant - self.env._now, self.arrival, directory, instants)
 
     def _arrival(self, directory: DirectoryState, instants: Iterator[float]) -> None:
+        """An arrival, then :meth:`_next_arrival` (inlined: once per chat)."""
         self._arrive(directory)
-        self._next_arrival(directory, instants)
+        instant = next(instants, INF)
+        if instant < self.scenario.duration:
+            self._schedule(instant - self.env._now, self.arrival, directory, instants)
 
     def _staffing(self, group: GroupState, spec: Any) -> Any:
-        """Shifts: agent i works in every shift whose count exceeds i."""
+        """Shifts: agent i works in every shift whose count exceeds i (after shrinkage:
+        ``AgentGroup.on_shift``), with the shift's breaks."""
         env = self.env
         if spec.shifts is None:
-            for agent in group.members:
+            for agent in group.members[: spec.on_shift(len(group.members))]:
                 self._shift_starts(agent)
             return
         changes = sorted({s.start for s in spec.shifts} | {s.end for s in spec.shifts})
         for instant in changes:
             if instant > env.now:
                 yield env.timeout(instant - env.now)
-            count = sum(s.count for s in spec.shifts if s.start <= instant < s.end)
+            count = spec.on_shift(sum(s.count for s in spec.shifts if s.start <= instant < s.end))
+            # A break that starts with the shift wins over the start: the member is not
+            # Ready for an instant (and offered a chat) before it.
+            resting: dict[Agent, tuple[float, float]] = {}
+            for shift in spec.shifts:
+                if shift.start == instant and shift.breaks:
+                    for i, agent in enumerate(group.members[:count]):
+                        for begin, end in _merged(shift.break_windows(i)):
+                            if begin == instant:
+                                resting[agent] = (end, shift.end)
+                            else:
+                                self._break_at(begin - instant, agent, end, shift.end)
             for i, agent in enumerate(group.members):
-                if i < count and not agent.on_shift:
+                if resting and agent in resting:
+                    until, shift_end = resting[agent]
+                    if agent.on_shift:  # on from the shift before: a break as usual
+                        self._break_at(0.0, agent, until, shift_end)
+                    else:
+                        agent.on_break = True
+                        self._schedule(until - instant, self._break_ends, agent, shift_end)
+                elif i < count and not agent.on_shift and not agent.on_break:
                     self._shift_starts(agent)
                 elif i >= count and agent.on_shift:
                     self._shift_ends(agent)
+
+    def _break_at(self, delay: float, agent: Agent, until: float, shift_end: float) -> None:
+        """Schedule a break's start. Every break of one instant starts in one call, first
+        among the events of that instant (SimPy's URGENT): a chat withdrawn from one agent
+        going on break is never offered to another going on break at the same instant,
+        and an agent Ready again, a chat arriving or a break ending then finds them
+        already away."""
+        when = self.env.now + delay
+        due = self.breaks_due.get(when)
+        if due is None:
+            due = self.breaks_due[when] = []
+            call = Call()
+            call.callbacks = FIRE
+            call.fn = self._breaks_start
+            call.args = (when,)
+            self.env.schedule(call, URGENT, delay)
+        due.append((agent, until, shift_end))
+
+    def _breaks_start(self, when: float) -> None:
+        """Breaks: each agent leaves exactly as at a shift end (chats in hand finished,
+        ringing offers withdrawn, R2/R4) and comes back at its ``until``. All of them
+        are unlisted first, so that no withdrawn chat goes to one of them."""
+        # not on shift after all (an initial hold, say): nothing to pause
+        leaving = [entry for entry in self.breaks_due.pop(when) if entry[0].on_shift]
+        for agent, _until, _end in leaving:
+            agent.on_break = True
+            agent.on_shift = False
+            self._refresh(agent)
+            agent.on_shift = True  # for _shift_ends, which ends it for good below
+        for agent, until, shift_end in leaving:
+            self._shift_ends(agent)
+            self._schedule(until - self.env.now, self._break_ends, agent, shift_end)
+
+    def _break_ends(self, agent: Agent, shift_end: float) -> None:
+        agent.on_break = False
+        if self.env.now < shift_end and not agent.on_shift:
+            self._shift_starts(agent)
+
+    #: Draws of an initial chat's patience until one exceeds the time already waited.
+    initial_patience_tries = 100
+
+    def _initial_state(self, start: StartState) -> None:
+        """The chats in the center at time 0 (``ccsim run --initial``).
+
+        Waiting chats queue longest-waited first (ties in the order given), their arrival
+        set back by the time already waited: it counts toward their waits, and their
+        patience is drawn until it exceeds that time (they are still there; after
+        ``initial_patience_tries`` draws that do not, they leave at once). Held chats are
+        connected to their agent at 0 with their work left, then end (wrap-up owed, no
+        transfer); an agent off shift at 0 is closing until they end. Every draw comes
+        from streams of their own, so the regular arrivals draw as in a run without them.
+        """
+        rngs: dict[str, tuple[Callable[[], float], Callable[[], float], Callable[[], float]]] = {}
+        ranked = sorted(start.waiting, key=lambda item: -item.waited)  # stable: ties as given
+        for item in ranked:
+            directory = self.directories[item.directory]
+            if item.directory not in rngs:
+                spec = self.scenario.directories[item.directory]
+                rngs[item.directory] = (
+                    sampler(spec.patience, stream(self.root, "initial_patience", item.directory)),
+                    sampler(spec.handle_time, stream(self.root, "initial_handle", item.directory)),
+                    uniform_sampler(stream(self.root, "initial_decision", item.directory)),
+                )
+            patience, handle, decision = rngs[item.directory]
+            chat = Chat(self.next_chat_id, directory, -item.waited)
+            self.next_chat_id += 1
+            chat.first_work = handle()
+            chat.first_decision = decision()
+            self.chats_live[chat.id] = chat
+            self._log(EVENT.ARRIVE, chat, None, directory)
+            drawn = patience()
+            for _ in range(self.initial_patience_tries - 1):
+                if drawn > item.waited:
+                    break
+                drawn = patience()
+            self._set_patience(chat, max(drawn - item.waited, 0.0))
+            self._enqueue(chat, directory, dispatch=False)  # served once agents start
+        for held in start.held:
+            agent = self.groups[held.group].members[held.member]
+            directory = self.directories[held.directory]
+            chat = Chat(self.next_chat_id, directory, NAN)  # arrived before the run
+            self.next_chat_id += 1
+            chat.connected_at = 0.0
+            self.chats_live[chat.id] = chat
+            self._log(EVENT.ARRIVE, chat, None, directory)
+            self._log(EVENT.OFFER, chat, agent, directory)
+            self._hold(agent, +1)
+            if not agent.on_shift:
+                agent.state = CLOSING  # finishing chats in hand until its shift starts
+            self._connect(chat, agent, directory)
+            chat.lead = agent
+            self._work(agent, chat, held.work_left, self.finish)
 
     def _shift_starts(self, agent: Agent) -> None:
         self._agent_changed(agent)
@@ -764,12 +1067,20 @@ class Center:
         self._refresh(agent)
         if not agent.held:
             return
-        offered = [chat for chat in self.chats_live.values() if chat.offered_to is agent]
+        # In arrival order (chat ids), as a scan of the live chats would find them.
+        offered = sorted(agent.offers_ringing, key=_CHAT_ID)
         for chat in offered:
             chat.offer_token += 1  # the ringing alert is void
             self._log(EVENT.WITHDRAW, chat, agent, chat.directory)
             self._return_offer(chat, agent)
-        invited = [leg for leg in self.open_legs if leg.invitee is agent and leg.ringing]
+        invited = sorted(  # in the order the legs opened, as a scan of the open legs would
+            (
+                leg
+                for leg in agent.invitations_ringing
+                if leg in self.open_legs and leg.invitee is agent and leg.ringing
+            ),
+            key=self.open_legs.__getitem__,
+        )
         for leg in invited:
             leg.chat.offer_token += 1
             self._log(EVENT.WITHDRAW, leg.chat, agent, leg.chat.directory)
@@ -781,14 +1092,17 @@ class Center:
 
     def _arrive(self, directory: DirectoryState) -> None:
         """R1: a new chat; its first-leg draws are taken now, in arrival order (CRN)."""
-        now = self.env.now
+        now = self.env._now
         chat = Chat(self.next_chat_id, directory, now)
         self.next_chat_id += 1
         chat.first_work = directory.first_handle()
         chat.first_decision = directory.first_decision()
         self.chats_live[chat.id] = chat
         self._log(EVENT.ARRIVE, chat, None, directory)
-        self._set_patience(chat, directory.patience())
+        patience = directory.patience()  # drawn even if the customer balks (CRN)
+        if directory.balk is not None and self._balks(chat, directory):
+            return
+        self._set_patience(chat, patience)
         self._enqueue(chat, directory)
 
     def _set_patience(self, chat: Chat, patience: float) -> None:
@@ -805,21 +1119,32 @@ class Center:
         chat.directory = directory
         directory.queue.append(chat)
         directory.waiting += 1
+        if directory.timed:  # boost or overflow: the wait in this queue counts
+            self._entered(chat, directory)
         self._log(EVENT.QUEUE, chat, None, directory)
         if dispatch:
             self._dispatch(directory)
 
     def _dispatch(self, directory: DirectoryState) -> None:
         """R2/R3: offer queued chats to eligible agents chosen by the routing policy."""
+        if directory.general:
+            self._dispatch_general(directory)
+            return
+        queue = directory.queue
         while directory.waiting and directory.free:
-            chat = self._head(directory)
+            while queue[0].queued_in is not directory:  # _head, inlined (once per chat)
+                queue.popleft()
+            chat = queue[0]
             agent = self._pick(directory.order, chat.participants, ())
             if agent is None:  # the free agents are all in the head chat (R8 warm inviter)
                 # A failed choice leaves exactly the listed agents' entries in the order.
                 for agent in directory.order.agents():
                     self._agent_free(agent)
                 return
-            self._offer(self._pop(directory), agent, directory)
+            queue.popleft()  # _pop of the live head
+            chat.queued_in = None
+            directory.waiting -= 1
+            self._offer(chat, agent, directory)
 
     def _pick(
         self,
@@ -898,6 +1223,9 @@ class Center:
     def _agent_free(self, agent: Agent) -> None:
         """A slot came free or the agent became Ready: serve the longest-waiting chat among
         the agent's directories (R3), one at a time while ramping up (R5)."""
+        if agent.general:
+            self._agent_free_general(agent)
+            return
         while agent.listed:
             best: DirectoryState | None = None
             best_head = INF
@@ -928,7 +1256,10 @@ class Center:
 
     def _head_for(self, directory: DirectoryState, agent: Agent) -> Chat | None:
         """The longest-waiting chat of the directory that ``agent`` is not already in."""
-        head = self._head(directory)
+        queue = directory.queue
+        while queue[0].queued_in is not directory:  # _head, inlined (most chats wait)
+            queue.popleft()
+        head = queue[0]
         if agent not in head.participants:
             return head
         for chat in directory.queue:
@@ -957,7 +1288,9 @@ class Center:
             agent.ramp_until = self.env.now + directory.ramp_up
             self._refresh(agent)
             self._schedule(directory.ramp_up, self._ramp_tick, agent)
-        self._alert(chat, agent, self._accept_offer, self._offer_missed)
+        self._alert(chat, agent, self.accept_offer, self.offer_missed)
+        if chat.offered_to is agent:  # rings (not answered at once): see _shift_ends
+            agent.offers_ringing[chat] = None
 
     def _alert(
         self,
@@ -1024,30 +1357,44 @@ class Center:
 
     def _return_offer(self, chat: Chat, agent: Agent) -> None:
         """R3: the chat goes back in its original first-come place (by its enqueue order,
-        so two chats returned in turn keep their order) and the agent's slot is freed."""
+        so two chats returned in turn keep their order) and the agent's slot is freed.
+
+        The queue is kept in enqueue order, stale entries (abandoned chats) included: it
+        only grows at its end with a new number, and returns go before the first entry
+        with a later number, found by a binary search instead of a scan. Between that
+        entry and the first live one with a later number there are only stale entries,
+        which every reader skips: the live order is the same."""
         chat.offered_to = None
+        agent.offers_ringing.pop(chat, None)
         directory = chat.directory
         chat.queued_in = directory
         queue = directory.queue
         seq = chat.queue_seq
-        later = (i for i, c in enumerate(queue) if c.queued_in is directory and c.queue_seq > seq)
-        queue.insert(next(later, len(queue)), chat)
+        if not queue or queue[0].queue_seq > seq:  # usually: it was the head
+            queue.appendleft(chat)
+        else:
+            queue.insert(bisect_right(queue, seq, key=_QUEUE_SEQ), chat)
         directory.waiting += 1
         self._hold(agent, -1)
 
     def _accept_offer(self, chat: Chat, agent: Agent) -> None:
         """R1/R8: an agent of the directory connects; the customer stops waiting."""
         chat.offered_to = None
+        if agent.offers_ringing:
+            agent.offers_ringing.pop(chat, None)
         chat.patience_token += 1
+        overflow = chat.directory.overflow_groups
+        if overflow is not None and agent.group in overflow:
+            self._served_by_overflow(chat, chat.directory)
         first = chat.connected_at != chat.connected_at  # nan: nobody connected yet
         if first:
-            chat.connected_at = self.env.now
+            chat.connected_at = self.env._now
         self._connect(chat, agent, chat.directory)
         leg = chat.leg
         if leg is not None:  # the end of a directory transfer (R8)
             chat.leg = None
             self._directory_leg_connected(leg)
-        self._serve(chat, agent, first=first)
+        self._serve(chat, agent, first)
 
     def _patience_expired(self, chat: Chat, token: int) -> None:
         """R1/R8/R12: the customer leaves while queued (or while the offer rings).
@@ -1064,6 +1411,7 @@ class Center:
         if ringing is not None:
             chat.offer_token += 1  # the ringing offer is withdrawn
             chat.offered_to = None
+            ringing.offers_ringing.pop(chat, None)
         else:
             assert chat.queued_in is not None
             chat.queued_in.waiting -= 1
@@ -1085,6 +1433,8 @@ class Center:
             for p in list(chat.participants)
             if (directory := self._leave(chat, p, release=False)) is not None
         ]
+        if leg is None and chat.origin.retry is not None:
+            self._maybe_retry(chat, chat.origin)
         self._end(chat, Outcome.ABANDONED if leg is None else Outcome.ABANDONED_IN_TRANSFER)
         if ringing is not None:
             freed.append((ringing, None))  # an offer's slot: no wrap-up owed
@@ -1142,7 +1492,8 @@ class Center:
             call.callbacks = FIRE_CHAT
             call.fn = then
             call.chat = chat
-            self.env.schedule(call, NORMAL, amount)
+            env = self.env  # env.schedule(call, NORMAL, amount), as in _make_scheduler
+            heappush(env._queue, (env._now + amount, NORMAL, next(env._eid), call))
             return
         job = Job(chat, amount, then, self.env.now)
         agent.jobs.append(job)
@@ -1193,7 +1544,7 @@ class Center:
             self._people_change(chat)
         directory = chat.participants.pop(agent)
         agent.connected -= 1
-        agent.last_end = self.env.now
+        agent.last_end = self.env._now
         if agent.listed and not agent.dirty and agent.routes:  # free slot left: new key
             agent.dirty = True
             self.dirty.append(agent)
@@ -1222,8 +1573,9 @@ class Center:
         the slot from the directory's configuration alone."""
         if directory is not None and directory.has_wrap_up:
             self._wrap_up_over(agent, directory)
-        else:
-            self._release(agent)
+        else:  # _release, inlined (once per chat)
+            self._hold(agent, -1)
+            self._agent_free(agent)
 
     def _wrap_up_over(self, agent: Agent, directory: DirectoryState) -> None:
         self._log(EVENT.WRAP_UP_END, None, agent, directory)
@@ -1238,7 +1590,7 @@ class Center:
         chat.ended = True
         del self.chats_live[chat.id]
         self._log(EVENT.END, chat, None, chat.directory)
-        self._record_chat(chat, self.env.now, outcome)
+        self._record_chat(chat, self.env._now, outcome)
 
     # ------------------------------------------------------------------ R6-R9: transfers
 
@@ -1330,6 +1682,8 @@ class Center:
         self._log(EVENT.INVITE, chat, invitee, chat.directory)
         leg.ringing = True
         self._alert(chat, invitee, self._invitation_accepted, self._invitation_missed)
+        if leg.ringing:  # not answered at once: see _shift_ends
+            invitee.invitations_ringing[leg] = None
 
     def _consulted(self, chat: Chat, leg: Leg, invitee: Agent) -> None:
         """R9: the consultation held the invitee's slot; the invitation rings only if the
@@ -1347,6 +1701,7 @@ class Center:
         assert leg is not None and leg.invitee is invitee
         chat.leg = None
         leg.ringing = False
+        invitee.invitations_ringing.pop(leg, None)
         leg.connected = self.env.now
         self._connect(chat, invitee, chat.directory)
         assert leg.rule is not None
@@ -1373,6 +1728,7 @@ class Center:
         """The invitee does not join (declined, no answer, unavailable after consulting,
         shift over): the slot is freed and the rule says what follows (R6)."""
         leg.ringing = False
+        invitee.invitations_ringing.pop(leg, None)
         leg.invitee = None
         self._release(invitee)
         self._declined(chat, leg, can_retry=True)
@@ -1409,7 +1765,8 @@ class Center:
         chat.tracked_legs += 1
         leg.alone_before = chat.time_alone
         leg.crowded_before = chat.time_crowded
-        self.open_legs[leg] = None
+        self.open_legs[leg] = self.next_leg_seq
+        self.next_leg_seq += 1
         chat.leg = leg
 
     def _people_change(self, chat: Chat) -> None:
@@ -1434,18 +1791,319 @@ class Center:
         overlap = chat.time_crowded - leg.crowded_before
         self._record_leg(leg, self.env.now, outcome, gap, overlap)
 
+    # ------------------------------------------ issue 14: priorities, overflow, customers
+
+    def _routing_and_customers(self, scenario: Scenario) -> None:
+        """Precompute what priorities, boosts, overflow, preference levels, balking and
+        retries need, and the flags that keep scenarios without them on the plain paths
+        (``DirectoryState.general`` / ``timed``, ``Agent.general``)."""
+        self.overflow_levels: list[DirectoryState] = []
+        self.attempts: dict[int, tuple[float, int]] = {}  # retried attempts' (first, n)
+        self.retried: set[int] = set()  # abandoned chats whose customer tries again
+        groups = scenario.agents
+        for name, spec in scenario.directories.items():
+            state = self.directories[name]
+            state.priority = spec.priority
+            boost = spec.priority_boost
+            if boost is not None:
+                cap = INF if boost.up_to is None else boost.up_to
+                state.boost = (boost.after, boost.by, cap)
+            balk = spec.balk
+            if balk is not None and balk.probability > 0:
+                draw = (
+                    uniform_sampler(stream(self.root, "balk", name))
+                    if balk.probability < 1
+                    else None
+                )
+                longer = -1 if balk.queue_longer_than is None else balk.queue_longer_than
+                state.balk = (balk.probability, longer, draw)
+            retry = spec.retry
+            if retry is not None and retry.probability > 0:
+                state.retry = (
+                    retry.probability,
+                    INF if retry.max_attempts is None else retry.max_attempts,
+                    uniform_sampler(stream(self.root, "retry", name)),
+                    sampler(retry.after, stream(self.root, "retry_delay", name)),
+                )
+                state.retry_patience = sampler(
+                    spec.patience, stream(self.root, "retry_patience", name)
+                )
+                state.retry_handle = sampler(
+                    spec.handle_time, stream(self.root, "retry_handle", name)
+                )
+                state.retry_decision = uniform_sampler(stream(self.root, "retry_decision", name))
+            # Preference levels of the groups serving it: one routing order per level.
+            levels = sorted({g.level(name) for g in groups.values() if name in g.directories})
+            if len(levels) > 1:
+                orders = {level: RoutingOrder(state.order.least_busy) for level in levels}
+                state.orders = list(orders.values())
+                state.order = state.orders[0]
+                state.general = True
+                sizes = dict.fromkeys(levels, 0)
+                for group_name, group_spec in groups.items():
+                    if name in group_spec.directories:
+                        level = group_spec.level(name)
+                        self.groups[group_name].order_of[state] = orders[level]
+                        sizes[level] += len(self.groups[group_name].members)
+                for level, order in orders.items():
+                    self._size_order(order, sizes[level])
+            else:
+                state.orders = [state.order]
+            for i, level_spec in enumerate(spec.overflow):
+                level = DirectoryState(-1, f"{name} overflow {i}")
+                level.source = state
+                level.overflow_after = level_spec.after
+                level.order.least_busy = state.order.least_busy
+                for group_name in level_spec.groups:
+                    group = self.groups[group_name]
+                    if group.members:
+                        group.members[0].directories.append(level)  # shared by the members
+                    level.agents.extend(group.members)
+                    state.overflow_groups = (state.overflow_groups or frozenset()) | {group}
+                self._size_order(level.order, len(level.agents))
+                state.levels.append(level)
+                self.overflow_levels.append(level)
+                state.general = True
+            state.timed = bool(state.levels) or state.boost is not None
+        # What each group's members choose from when a slot comes free (R3 and the above).
+        for group_name, group_spec in groups.items():
+            group = self.groups[group_name]
+            own = [self.directories[d] for d in group_spec.directories]
+            lowest = max((group_spec.level(d) for d in group_spec.directories), default=1)
+            group.views = [(d, 0.0, group_spec.level(d.name)) for d in own] + [
+                (level.source, level.overflow_after, lowest + 1)
+                for level in self.overflow_levels
+                if group in (level.source.overflow_groups or ())
+            ]
+            general = (
+                len(group.views) > len(own)
+                or len({level for _d, _a, level in group.views}) > 1
+                or any(d.priority != own[0].priority or d.boost is not None for d in own)
+            )
+            for agent in group.members:
+                agent.general = general
+
+    def _entered(self, chat: Chat, directory: DirectoryState) -> None:
+        """Note when the chat entered the queue (for boost and overflow) and set the
+        overflow levels' timers. A chat of an initial state, waiting since before the
+        run, entered its first queue at its (earlier) arrival; ``entered + after - 0``
+        is then exact, as ``after`` is for the others, so a timer finds its chat due."""
+        now = self.env.now
+        first_queue = chat.connected_at != chat.connected_at  # nan: never answered
+        entered = chat.arrival if first_queue and chat.arrival < now else now
+        chat.queued_at = entered
+        for level in directory.levels:
+            after = level.overflow_after
+            if after:
+                due = after if entered == now else max(entered + after - now, 0.0)
+                self._schedule(due, self._dispatch_overflow, directory, level)
+
+    def _size_order(self, order: RoutingOrder, size: int) -> None:
+        order.limit = 2 * size + 64
+        if size <= self.scan_agents:
+            order.listed = {}
+
+    def _customer_records(self, scenario: Scenario) -> None:
+        """Flags for the metrics that apply, and the chat records of a run with retries
+        (which also forget each chat's attempt once it is recorded)."""
+        directories = scenario.directories.values()
+        r = self.records
+        r.balking = any(d.balk is not None for d in directories)
+        r.retrying = any(d.retry is not None for d in directories)
+        r.overflowing = any(d.overflow for d in directories)
+        if r.retrying:
+            plain = self._record_chat
+            attempts, retried = self.attempts, self.retried
+            tallies: Tallies | None = None if self.tables else r  # type: ignore[assignment]
+
+            def record(chat: Chat, end: float, outcome: Outcome) -> None:
+                first, attempt = attempts.pop(chat.id, (chat.arrival, 1))
+                plain(chat, end, outcome)
+                if tallies is None:
+                    return
+                was_retried = chat.id in retried
+                retried.discard(chat.id)
+                tally = tallies.by_directory[chat.origin.index]
+                warmup = tallies.warmup
+                abandoned = outcome in (ABANDONED, ABANDONED_IN_TRANSFER)
+                measured = chat.arrival >= warmup
+                if chat.id < tallies.initial_waiting + tallies.initial_held:
+                    # a chat of the initial state counts as ccsim.results.measured_at says
+                    if chat.id >= tallies.initial_waiting or warmup > 0:
+                        return
+                    first, measured = 0.0, True
+                if measured:
+                    if attempt == 1:
+                        tally.customers += 1
+                        tally.first_abandoned += abandoned
+                    else:
+                        tally.retrials += 1
+                if abandoned and not was_retried and first >= warmup:
+                    tally.lost += 1
+
+            self._record_chat = record  # type: ignore[method-assign]
+
+    def _balks(self, chat: Chat, directory: DirectoryState) -> bool:
+        """A customer who finds no free agent (and more than ``queue_longer_than`` chats
+        waiting, when given) leaves at once with the balk probability: logged as BALK,
+        it ends as abandoned in its first queue and may try again (``retry``)."""
+        if directory.free or any(
+            level.free for level in directory.levels if not level.overflow_after
+        ):
+            return False
+        probability, longer, draw = directory.balk
+        if directory.waiting <= longer:
+            return False
+        if draw is not None and draw() >= probability:
+            return False
+        self._log(EVENT.BALK, chat, None, directory)
+        if self.tables:
+            self.records.balked_chat.append(chat.id)
+        elif chat.arrival >= self.records.warmup:
+            self.records.by_directory[directory.index].balked += 1  # type: ignore[union-attr]
+        if directory.retry is not None:
+            self._maybe_retry(chat, directory)
+        self._end(chat, Outcome.ABANDONED)
+        return True
+
+    def _maybe_retry(self, chat: Chat, directory: DirectoryState) -> None:
+        """A customer who abandoned in the first queue tries again with the directory's
+        retry probability, after a drawn delay, unless it has made ``max_attempts``. A
+        retry due at or after the end of the run is decided but never arrives."""
+        probability, max_attempts, decide, delay = directory.retry
+        first, attempt = self.attempts.get(chat.id, (chat.arrival, 1))
+        if attempt >= max_attempts or decide() >= probability:
+            return
+        wait = delay()
+        if self.tables:
+            self.records.retried_chat.append(chat.id)
+        else:
+            self.retried.add(chat.id)
+        if self.env.now + wait < self.scenario.duration:
+            self._schedule(wait, self._retry_arrives, directory, first, attempt + 1)
+
+    def _retry_arrives(self, directory: DirectoryState, first: float, attempt: int) -> None:
+        """R1 for a retried attempt: a new chat that remembers the customer's first
+        arrival; its times come from the retry streams (first attempts keep theirs)."""
+        now = self.env.now
+        chat = Chat(self.next_chat_id, directory, now)
+        self.next_chat_id += 1
+        chat.first_work = directory.retry_handle()
+        chat.first_decision = directory.retry_decision()
+        self.chats_live[chat.id] = chat
+        self.attempts[chat.id] = (first, attempt)
+        if self.tables:
+            r = self.records
+            r.retry_chat.append(chat.id)
+            r.retry_first_arrival.append(first)
+            r.retry_attempt.append(attempt)
+        self._log(EVENT.ARRIVE, chat, None, directory)
+        patience = directory.retry_patience()
+        if directory.balk is not None and self._balks(chat, directory):
+            return
+        self._set_patience(chat, patience)
+        self._enqueue(chat, directory)
+
+    def _served_by_overflow(self, chat: Chat, directory: DirectoryState) -> None:
+        if self.tables:
+            self.records.overflow_chat.append(chat.id)
+            self.records.overflow_directory.append(directory.index)
+        elif chat.arrival >= self.records.warmup:
+            tally = self.records.by_directory[directory.index]  # type: ignore[union-attr]
+            tally.served_by_overflow += 1
+
+    def _dispatch_general(self, directory: DirectoryState) -> None:
+        """:meth:`_dispatch` for a directory whose groups have preference levels (the
+        most preferred level's agents first, R3's policy within a level) or that
+        overflows (then each overflow level's agents, for chats that waited long enough)."""
+        while directory.waiting and directory.free:
+            chat = self._head(directory)
+            agent = None
+            for order in directory.orders:
+                agent = self._pick(order, chat.participants, ())
+                if agent is not None:
+                    break
+            if agent is None:  # the free agents are all in the head chat (R8 warm inviter)
+                for order in directory.orders:
+                    for free_agent in order.agents():
+                        self._agent_free(free_agent)
+                break
+            self._offer(self._pop(directory), agent, directory)
+        for level in directory.levels:
+            self._dispatch_overflow(directory, level)
+
+    def _dispatch_overflow(self, directory: DirectoryState, level: DirectoryState) -> None:
+        """Overflow: the level's groups are offered the directory's chats that have
+        waited ``after`` in its queue, first come first served (a timer at entry plus
+        ``after`` calls this: no polling)."""
+        after = level.overflow_after
+        while directory.waiting and level.free:
+            chat = self._head(directory)
+            if chat.queued_at + after > self.env.now:
+                return  # the head has not waited long enough: nor have the others
+            agent = self._pick(level.order, chat.participants, ())
+            if agent is None:
+                for free_agent in level.order.agents():
+                    self._agent_free(free_agent)
+                return
+            self._offer(self._pop(directory), agent, directory)
+
+    def _agent_free_general(self, agent: Agent) -> None:
+        """:meth:`_agent_free` for an agent whose choice weighs more than arrival order:
+        the chat taken is the head of the queue with the highest priority (a directory's
+        ``priority`` plus its boost for the head's wait), then the group's most preferred
+        level (overflow queues after its own), then the earliest entry (R3). A queue seen
+        through overflow counts only once its head has waited ``after``."""
+        views = agent.group.views
+        while agent.listed:
+            now = self.env.now
+            best: DirectoryState | None = None
+            best_key: tuple[float, int, int] | None = None
+            best_chat: Chat | None = None
+            for directory, after, level in views:
+                if not directory.waiting:
+                    continue
+                head = self._head_for(directory, agent)
+                if head is None or (after and head.queued_at + after > now):
+                    continue
+                priority = directory.priority
+                boost = directory.boost
+                if boost is not None:
+                    every, by, cap = boost
+                    priority = min(priority + by * ((now - head.queued_at) // every), cap)
+                key = (-priority, level, head.queue_seq)
+                if best_key is None or key < best_key:
+                    best, best_key, best_chat = directory, key, head
+            if best is None:
+                agent.ramping = False
+                return
+            assert best_chat is not None
+            if best_chat is best.queue[0]:
+                self._pop(best)
+            else:  # the agent is already in the chats ahead (R8 warm inviter)
+                best.queue.remove(best_chat)
+                best_chat.queued_in = None
+                best.waiting -= 1
+            self._offer(best_chat, agent, best)
+
     # ------------------------------------------------------------------ records
 
     def _record_chat(self, chat: Chat, end: float, outcome: Outcome) -> None:
-        r = self.records
-        r.chat_id.append(chat.id)
-        r.chat_directory.append(chat.origin.index)
-        r.chat_arrival.append(chat.arrival)
-        r.chat_connect.append(chat.connected_at)
-        r.chat_end.append(end)
-        r.chat_outcome.append(outcome)
-        r.chat_transfers.append(chat.transfers)
-        r.chat_final_directory.append(chat.directory.index)
+        rows = self._chat_rows
+        rows.add(
+            rows.pack(
+                chat.id,
+                chat.origin.index,
+                chat.arrival,
+                chat.connected_at,
+                end,
+                outcome,
+                chat.transfers,
+                chat.directory.index,
+            )
+        )
+        if len(rows.buffer) > rows.limit:  # about every 4,600 chats
+            self._flush_rows()
 
     def _record_leg(
         self, leg: Leg, closed: float, outcome: LegOutcome, gap: float, overlap: float
@@ -1499,9 +2157,13 @@ class Center:
         r: Tallies = self.records  # type: ignore[assignment]
         r.chats += 1
         arrival = chat.arrival
-        if arrival < r.warmup:
-            return
         tally = r.by_directory[chat.origin.index]
+        if chat.id < r.initial_waiting + r.initial_held:  # see ccsim.results.measured
+            if chat.id >= r.initial_waiting or r.warmup > 0:
+                return
+            tally.initial += 1
+        elif arrival < r.warmup:
+            return
         tally.outcomes[outcome] += 1
         connect = chat.connected_at
         if connect == connect:
@@ -1515,7 +2177,11 @@ class Center:
         self, leg: Leg, closed: float, outcome: LegOutcome, gap: float, overlap: float
     ) -> None:
         r: Tallies = self.records  # type: ignore[assignment]
-        if leg.chat.arrival < r.warmup:
+        chat = leg.chat
+        if chat.id < r.initial_waiting + r.initial_held:  # as in _tally_chat
+            if chat.id >= r.initial_waiting or r.warmup > 0:
+                return
+        elif chat.arrival < r.warmup:
             return
         source = r.by_directory[leg.source.index]
         source.transfers += 1
@@ -1538,6 +2204,8 @@ class Center:
     def _finalize(self) -> None:
         """R13: chats and legs still open at the end are recorded as open, not dropped."""
         now = self.env.now
+        if self.tables and self.chats_live:
+            self._end_state()
         for leg in list(self.open_legs):
             self._close_leg(leg, LegOutcome.OPEN)
         for chat in self.chats_live.values():
@@ -1547,6 +2215,40 @@ class Center:
             self._agent_changed(agent)
             agent.since = now
 
+    def _end_state(self) -> None:
+        """Where the run ends, as an initial state for another run (``--initial
+        results/``): each chat queued or ringing waits in its directory (waited since it
+        entered that queue); each chat an agent is handling is held by that agent (its
+        lead) with the handling work still to go. Simplified as a snapshot file is:
+        other participants (a warm inviter, a conference's invitee) and wrap-ups in
+        progress are left out."""
+        now = self.env.now
+        r: Records = self.records  # type: ignore[assignment]
+        # chat id -> handling work to go, at normal speed (as handle_time is given: a
+        # slowdown stretches it again in the next run), counting the work after a
+        # transfer that is still to be requested
+        work: dict[int, float] = {}
+        for when, _priority, _eid, event in self.env._queue:
+            if type(event) is ChatCall:
+                extra = event.chat.remaining if event.fn == self._request_transfer else 0.0
+                work[event.chat.id] = when - now + extra
+        for agent in self.agents:
+            for job in agent.jobs:
+                extra = job.chat.remaining if job.then == self._request_transfer else 0.0
+                work[job.chat.id] = job.remaining - (now - job.updated) / agent.factor + extra
+        for chat in self.chats_live.values():
+            if chat.queued_in is not None or chat.offered_to is not None:
+                leg = chat.leg
+                moved = leg is not None and leg.target_directory is chat.directory
+                entry = leg.requested if moved and leg is not None else chat.arrival
+                r.end_waiting.append((chat.directory.index, now - entry))
+            elif chat.lead is not None:
+                lead = chat.lead
+                directory = chat.participants.get(lead, chat.directory)
+                left = work.get(chat.id, chat.remaining)
+                member = lead.group.members.index(lead)
+                r.end_held.append((lead.group.index, member, directory.index, max(left, 0.0)))
+
 
 @overload
 def run_replication(
@@ -1555,6 +2257,7 @@ def run_replication(
     seed: int | None = ...,
     record_events: bool = ...,
     tables: Literal[True] = ...,
+    start: StartState | None = ...,
 ) -> Records: ...
 
 
@@ -1566,6 +2269,7 @@ def run_replication(
     record_events: bool = ...,
     *,
     tables: Literal[False],
+    start: StartState | None = ...,
 ) -> Tallies: ...
 
 
@@ -1576,6 +2280,7 @@ def run_replication(
     seed: int | None = ...,
     record_events: bool = ...,
     tables: bool = ...,
+    start: StartState | None = ...,
 ) -> Records | Tallies: ...
 
 
@@ -1585,6 +2290,7 @@ def run_replication(
     seed: int | None = None,
     record_events: bool = True,
     tables: bool = True,
+    start: StartState | None = None,
 ) -> Records | Tallies:
     """Simulate one replication of ``scenario``: the model's single entry point.
 
@@ -1593,6 +2299,8 @@ def run_replication(
     replications run or where. ``tables=False`` returns :class:`Tallies` instead of full
     :class:`Records`: the whole-run metrics of :func:`ccsim.results.replication_metrics`
     in memory that does not grow with agent intervals or events (a year-long run), but no
-    tables, no event log and no per-interval metrics.
+    tables, no event log and no per-interval metrics. ``start`` puts chats in the center
+    at time 0 (:mod:`ccsim.model.start`); full records also keep the state at the end.
     """
-    return Center(scenario, replication, seed, record_events, tables).run()
+    # A daily pattern (days: N) runs as the whole run's schedules and shifts.
+    return Center(scenario.over_run(), replication, seed, record_events, tables, start).run()

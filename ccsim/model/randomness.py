@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable, Iterator
-from itertools import chain
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -40,6 +40,20 @@ ROLES: dict[str, int] = {
     "handle_after_transfer": 9,
     "decision_after_transfer": 10,
     "group_transfer_decision": 11,  # rules of a group's members after an agent transfer
+    # Roles of later features take numbers of their own (not the next free one), so that
+    # features developed side by side never share a stream.
+    "busyness": 21,  # the day's factor on every arrival rate (one draw per replication)
+    "initial_patience": 22,  # patience of the chats waiting in an initial state
+    "initial_handle": 23,  # their handling work
+    "initial_decision": 24,  # whether (and which) transfer follows it
+    # Customers' behaviour (issue 14): a retried attempt draws its times from streams of
+    # its own, so first attempts keep their draws whatever the retries do.
+    "balk": 31,  # whether a customer who finds no free agent leaves at once
+    "retry": 32,  # whether a customer who abandoned tries again
+    "retry_delay": 33,  # how long until it does
+    "retry_patience": 34,
+    "retry_handle": 35,
+    "retry_decision": 36,  # the transfer decision of a retried attempt's first leg
 }
 
 BLOCK = 512  # values drawn per numpy call: amortises the call, same sequence either way
@@ -110,12 +124,13 @@ def sampler(dist: Distribution | None, rng: np.random.Generator) -> Callable[[],
 
     Constants (and ``None``, meaning infinity, for patience) consume no random numbers,
     so making a time constant in a candidate scenario does not shift the other draws.
+    Their ``next`` of :func:`itertools.repeat` is called in C: a model draws several
+    per chat (infinite patience, instant answers, no wrap-up).
     """
     if dist is None:
-        return lambda: math.inf
+        return repeat(math.inf).__next__
     if isinstance(dist, Constant):
-        value = dist.value
-        return lambda: value
+        return repeat(dist.value).__next__
     draw = block_drawer(dist, rng)
     return _block_values(lambda: draw(BLOCK).tolist())
 
@@ -131,21 +146,66 @@ def _block_values(block: Callable[[], list[float]]) -> Callable[[], float]:
     return chain.from_iterable(iter(block, None)).__next__
 
 
-def arrival_times(arrivals: Arrivals, rng: np.random.Generator) -> Iterator[float]:
+def arrival_times(
+    arrivals: Arrivals, rng: np.random.Generator, busyness: float = 1.0
+) -> Iterator[float]:
     """Arrival instants: the explicit ``times``, or a Poisson process with a
-    piecewise-constant rate.
+    piecewise-constant rate, every rate multiplied by the day's ``busyness``.
 
     Each Poisson arrival uses one Exp(1) draw, spent against the integrated rate (inversion),
     so the process is exact at every change of rate and the draw count per arrival is one.
+    Explicit times are replayed as given, whatever the busyness.
     """
     if arrivals.times:
         return iter(arrivals.times)  # replayed exactly, no random numbers
-    return _poisson_times(arrivals, rng)
+    return _poisson_times(arrivals, rng, busyness)
 
 
-def _poisson_times(arrivals: Arrivals, rng: np.random.Generator) -> Iterator[float]:
+def busyness_factor(dist: Distribution | None, rng: np.random.Generator) -> float:
+    """The day's factor on every arrival rate: one draw of ``dist`` (1 without one),
+    capped at ``MAX_BUSYNESS`` so that a run stays finite."""
+    from ccsim.scenario.limits import MAX_BUSYNESS
+
+    if dist is None:
+        return 1.0
+    return min(max(sampler(dist, rng)(), 0.0), MAX_BUSYNESS)
+
+
+def _constant_rate_times(rate: float, rng: np.random.Generator) -> Iterator[float]:
+    """:func:`_poisson_times` with one rate, a block of instants per numpy call.
+
+    The same Exp(1) draws (blocks of ``BLOCK``), each divided by the rate and added to
+    the previous instant, left to right (``np.cumsum`` adds in order, as the loop does):
+    the same instants to the last bit (``tests/test_scale.py`` checks it), without a
+    Python step per arrival."""
+    if not rate > 0:
+        return iter(())
+
+    def blocks() -> Iterator[list[float]]:
+        now = 0.0
+        while True:
+            steps = rng.exponential(1.0, BLOCK) / rate
+            steps[0] += now
+            instants = np.cumsum(steps)
+            now = float(instants[-1])
+            yield instants.tolist()
+
+    return chain.from_iterable(blocks())
+
+
+def _poisson_times(
+    arrivals: Arrivals, rng: np.random.Generator, busyness: float = 1.0
+) -> Iterator[float]:
+    if len(arrivals.schedule) == 1:  # one rate from 0 (the first piece's start is 0)
+        return _constant_rate_times(arrivals.schedule[0].rate * busyness, rng)
+    return _piecewise_times(arrivals, rng, busyness)
+
+
+def _piecewise_times(
+    arrivals: Arrivals, rng: np.random.Generator, busyness: float = 1.0
+) -> Iterator[float]:
     unit = sampler(Exponential(dist="exponential", mean=1.0), rng)
-    pieces = [(p.start, p.rate) for p in arrivals.schedule]
+    pieces = [(p.start, p.rate * busyness) for p in arrivals.schedule]
     ends = [p[0] for p in pieces[1:]] + [math.inf]
     index, now = 0, 0.0
     while True:

@@ -65,6 +65,7 @@ class EventKind(IntEnum):
     END = 12
     WRAP_UP_END = 13
     WITHDRAW = 14  # a ringing offer or invitation withdrawn at the agent's shift end
+    BALK = 15  # the customer found no free agent and left at once (an abandonment)
 
 
 def _floats() -> array:
@@ -96,6 +97,17 @@ class Records:
     duration: float
     warmup: float
     replication: int = 0
+    #: The day's factor on every arrival rate (``busyness:``), None without one.
+    busyness: float | None = None
+    #: Chats of the initial state: ids below ``initial_waiting`` were waiting at the start,
+    #: the next ``initial_held`` were being handled (see :mod:`ccsim.model.start`).
+    initial_waiting: int = 0
+    initial_held: int = 0
+    #: The state at the end of the run, in the form of :class:`ccsim.model.start.StartState`
+    #: (indices into ``directories``/``groups``): ``(directory, waited)`` per waiting chat,
+    #: ``(group, member, directory, work_left)`` per held chat. Empty unless asked for.
+    end_waiting: list[tuple[int, float]] = field(default_factory=list)
+    end_held: list[tuple[int, int, int, float]] = field(default_factory=list)
 
     # one row per chat (R13: every arriving chat has exactly one row)
     chat_id: array = field(default_factory=_ints)
@@ -135,6 +147,20 @@ class Records:
     event_agent: array = field(default_factory=_ints)
     event_directory: array = field(default_factory=_ints)
 
+    # Customers and routing (issue 14): sparse rows, written only by scenarios that use
+    # the feature; the flags say which metrics apply.
+    balking: bool = False  # some directory has ``balk``
+    retrying: bool = False  # some directory has ``retry``
+    overflowing: bool = False  # some directory has ``overflow``
+    balked_chat: array = field(default_factory=_ints)  # chats that balked (ABANDONED)
+    overflow_chat: array = field(default_factory=_ints)  # a queue stay answered by an
+    overflow_directory: array = field(default_factory=_ints)  # overflow group, and where
+    retry_chat: array = field(default_factory=_ints)  # a retried attempt (a chat of its own)
+    retry_first_arrival: array = field(default_factory=_floats)  # its customer's first
+    retry_attempt: array = field(default_factory=_ints)  # 2 for the first retry, ...
+    retried_chat: array = field(default_factory=_ints)  # abandoned chats tried again later
+    # (the decision: a retry due after the end of the run is decided but never arrives)
+
     @property
     def chat_count(self) -> int:
         return len(self.chat_id)
@@ -150,9 +176,16 @@ class DirectoryTally:
     """
 
     __slots__ = (
+        "balked",
+        "customers",
+        "first_abandoned",
         "handoff_gaps",
+        "initial",
+        "lost",
         "outcomes",
         "overlap_sum",
+        "retrials",
+        "served_by_overflow",
         "session_sum",
         "transfer_in_abandoned",
         "transfer_in_waiting_since",
@@ -166,6 +199,7 @@ class DirectoryTally:
 
     def __init__(self) -> None:
         self.outcomes = [0] * len(Outcome)  # chats by how they ended (R13)
+        self.initial = 0  # of them, chats waiting in the initial state
         self.waits = _floats()  # first connect - arrival, of answered chats
         self.waiting_since = _floats()  # arrival of chats still unanswered at the end
         self.session_sum = 0.0  # end - arrival, over chats that ended
@@ -177,6 +211,13 @@ class DirectoryTally:
         self.transfer_in_waits = _floats()  # connected - requested, once connected
         self.transfer_in_waiting_since = _floats()  # requested, still waiting at the end
         self.transfer_in_abandoned = 0
+        # issue 14 (customers counted by their first arrival, the rest by the chat's)
+        self.balked = 0
+        self.retrials = 0  # chats that are a customer's second or later attempt
+        self.customers = 0  # first attempts
+        self.first_abandoned = 0  # first attempts abandoned
+        self.lost = 0  # customers whose last attempt was abandoned (no retry decided)
+        self.served_by_overflow = 0  # stays in this queue answered by an overflow group
 
 
 class GroupTally:
@@ -209,7 +250,13 @@ class Tallies:
     duration: float
     warmup: float
     replication: int = 0
+    busyness: float | None = None
+    initial_waiting: int = 0
+    initial_held: int = 0
     chats: int = 0  # every chat that arrived, measured or not
+    balking: bool = False  # as in Records
+    retrying: bool = False
+    overflowing: bool = False
     by_directory: list[DirectoryTally] = field(default_factory=list)
     by_group: list[GroupTally] = field(default_factory=list)
 

@@ -18,6 +18,7 @@ from itertools import pairwise
 from typing import Any
 
 from ccsim.scenario import limits
+from ccsim.scenario.clock import DAY_S
 from ccsim.scenario.units import compact_duration as _d
 from ccsim.scenario.units import parse_duration, parse_rate
 
@@ -77,8 +78,13 @@ def cross_field_problems(data: Mapping[str, Any]) -> list[str]:
     if know_directories and not directories:
         problems.append("directories: at least one directory is needed")
     duration, warmup = _seconds(data.get("duration")), _seconds(data.get("warmup", 0))
+    days = _days(data.get("days"))
+    if days is not None and "duration" not in data:
+        duration = days * DAY_S  # what the scenario's validator sets
     if not duration:
         duration = None  # 0 is refused as a field; nothing to compare with
+    if days is not None:
+        problems += _daily_problems(data, days, duration if "duration" in data else None)
     if duration is not None and warmup is not None and warmup >= duration:
         problems.append("warmup: must be shorter than duration")
 
@@ -119,13 +125,99 @@ def cross_field_problems(data: Mapping[str, Any]) -> list[str]:
             problems += _late_instants(name, arrivals, duration)
         if know_served and name not in served and (arrivals is not None or name in targets):
             problems.append(f"directories.{name}: no agent group serves this directory")
-        if duration is not None:
+        if duration is not None and days is not None:
+            expected += days * _expected_arrivals(arrivals, DAY_S)
+        elif duration is not None:
             expected += _expected_arrivals(arrivals, duration)
     problem = limits.expected_arrivals_problem(expected)
     if problem:
         problems.append(f"directories: {problem}")
     if know_directories and know_groups:
         problems += _expectation_problems(data, directory_names, group_names)
+    if know_groups:
+        problems += _overflow_problems(data, group_names)
+    return problems
+
+
+def _overflow_problems(data: Mapping[str, Any], group_names: set[str]) -> list[str]:
+    """Overflow groups that do not exist, or that already serve the directory (they
+    would see its chats at once, not after the wait)."""
+    problems = []
+    agents = _mapping(data.get("agents"))
+    for name, directory in _mapping(data.get("directories")).items():
+        for i, level in enumerate(_items(_mapping(directory).get("overflow"))):
+            for j, group in enumerate(_items(_mapping(level).get("groups"))):
+                if not isinstance(group, str):
+                    continue
+                where = f"directories.{name}.overflow.{i}.groups.{j}"
+                if group not in group_names:
+                    problems.append(
+                        f"{where}: unknown agent group {group!r}{_suggest(group, group_names)}"
+                    )
+                elif name in _items(_mapping(agents[group]).get("directories")):
+                    problems.append(
+                        f"{where}: {group!r} already serves {name!r} (an overflow group sees "
+                        "the chats only after the wait)"
+                    )
+    return problems
+
+
+def _days(value: Any) -> int | None:
+    """``days`` as written, or None when absent or not a whole number (reported)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    return value if value * DAY_S <= limits.MAX_DURATION_S else None
+
+
+def _daily_problems(data: Mapping[str, Any], days: int, duration: float | None) -> list[str]:
+    """With ``days``, the duration is ``days`` x 24h, and schedules, instants and shifts
+    describe one day (under 24h), which repeats."""
+    problems: list[str] = []
+    plural = "s" if days != 1 else ""
+    if duration is not None and abs(duration - days * DAY_S) > 1e-6:
+        problems.append(
+            f"duration: days: {days} means a run of {_d(days * DAY_S)} ({days} day{plural} "
+            f"of 24h), got {_d(duration)}; leave duration out or make it {_d(days * DAY_S)}"
+        )
+    pattern = "with days, arrivals and shifts describe one day (0h to 24h), repeated each day"
+    for name, directory in _mapping(data.get("directories")).items():
+        arrivals = _mapping(_mapping(directory).get("arrivals"))
+        pieces = len(_items(arrivals.get("schedule")))
+        if pieces * days > limits.MAX_REPEATED_PIECES:
+            problems.append(
+                f"directories.{name}.arrivals.schedule: {pieces} pieces a day over {days} "
+                f"days make {pieces * days:,}, more than the {limits.MAX_REPEATED_PIECES:,} "
+                "allowed; use fewer pieces or fewer days"
+            )
+        for i, piece in enumerate(_items(arrivals.get("schedule"))):
+            start = _seconds(_mapping(piece).get("from"))
+            if start is not None and start >= DAY_S:
+                problems.append(
+                    f"directories.{name}.arrivals.schedule.{i}.from: {pattern}; "
+                    f"got {_d(start)}, at or after 24h"
+                )
+        instants = (_seconds(t) for t in _items(arrivals.get("times")))
+        late = sorted(t for t in instants if t is not None and t >= DAY_S)
+        if late:
+            problems.append(
+                f"directories.{name}.arrivals.times: {pattern}; {len(late)} instant(s) at "
+                f"or after 24h, the first {_d(late[0])}"
+            )
+    for name, group in _mapping(data.get("agents")).items():
+        shifts = _items(_mapping(group).get("shifts"))
+        if len(shifts) * days > limits.MAX_REPEATED_SHIFTS:
+            problems.append(
+                f"agents.{name}.shifts: {len(shifts)} shifts a day over {days} days make "
+                f"{len(shifts) * days:,}, more than the {limits.MAX_REPEATED_SHIFTS:,} allowed; "
+                "use fewer shifts or fewer days"
+            )
+        for i, shift in enumerate(shifts):
+            end = _seconds(_mapping(shift).get("to"))
+            if end is not None and end > DAY_S:
+                problems.append(
+                    f"agents.{name}.shifts.{i}.to: {pattern}; got {_d(end)}, after 24h "
+                    "(split a shift across the day's end in two, e.g. 22h-24h and 0h-6h)"
+                )
     return problems
 
 

@@ -27,6 +27,12 @@ MAX_COUNT_SETTING = 1_000_000
 #: Coefficient of variation of lognormal and gamma: numpy's samplers stay finite within.
 MIN_CV, MAX_CV = 1e-3, 100.0
 MAX_SLOWDOWN = 1_000.0
+#: Directory priorities (and their boosts) lie within plus or minus this.
+MAX_PRIORITY = 1_000
+#: A customer's attempts (``retry.max_attempts``), the first included.
+MAX_ATTEMPTS = 100
+#: A day's busyness factor (``busyness:``) above this is taken as this: a run stays finite.
+MAX_BUSYNESS = 10.0
 MAX_NAME_LENGTH = 100
 
 #: A scenario file: plenty for hand-written YAML; bulk data belongs in CSV files.
@@ -46,6 +52,11 @@ MAX_INTERVALS = 100_000
 #: ``ccsim staff --per-interval``: every interval is staffed by simulation.
 MIN_STAFF_INTERVAL_S = 60.0
 MAX_STAFF_INTERVALS = 1_000
+#: ``days: N`` repeats a day's schedule pieces and shifts N times: a directory's pieces
+#: over the run, and a group's shifts (the model recounts a group's shifts at each of
+#: their changes, so work grows with the square of their number).
+MAX_REPEATED_PIECES = 1_000_000
+MAX_REPEATED_SHIFTS = 5_000
 
 # A name that --set paths (split at '.', '=') and expectations (directories.NAME.METRIC)
 # can address: letters, digits, '_' and '-', not starting with '-'.

@@ -100,6 +100,69 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+class Sexagesimal(str):
+    """An unquoted ``8:00`` or ``1:30:00`` as written. YAML 1.1 reads it as a base-60
+    number (480, 5400), which would be taken silently as seconds; the loader keeps the
+    text instead, so a clock field (``start``) reads it as the clock time it is and every
+    other field refuses it, naming its path and what was probably meant."""
+
+    @property
+    def base60(self) -> float:
+        """What YAML 1.1 would have made of it (``8:00`` -> 480)."""
+        sign = -1 if self.startswith("-") else 1
+        value = 0.0
+        for part in self.lstrip("+-").replace("_", "").split(":"):
+            value = value * 60 + float(part)
+        return sign * value
+
+
+_SEXAGESIMAL_TAG = "tag:ccsim:sexagesimal"
+# YAML 1.1's base-60 int and float forms (PyYAML's own patterns for them).
+_SEXAGESIMAL = re.compile(
+    r"^(?:[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*)$"
+)
+_Loader.add_implicit_resolver(_SEXAGESIMAL_TAG, _SEXAGESIMAL, list("-+0123456789"))
+for _first in "-+0123456789":  # ahead of the int and float resolvers, which match first
+    _resolvers = _Loader.yaml_implicit_resolvers[_first]
+    _resolvers.insert(0, _resolvers.pop())
+_Loader.add_constructor(
+    _SEXAGESIMAL_TAG,
+    lambda loader, node: Sexagesimal(loader.construct_scalar(node)),  # type: ignore[arg-type]
+)
+# Fields whose text may look like 8:00: the clock itself, and free text.
+_SEXAGESIMAL_ALLOWED = {("start",), ("name",), ("description",)}
+
+
+def sexagesimal_problems(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[str, str]]:
+    """``(path, message)`` for every unquoted ``8:00``-like value outside a clock or text
+    field: YAML 1.1 reads it as a base-60 number (``8:00`` is 480), never what was meant."""
+    found: list[tuple[str, str]] = []
+    if isinstance(data, Sexagesimal) and path not in _SEXAGESIMAL_ALLOWED:
+        where = _join(list(path))
+        parts = [float(p or 0) for p in data.lstrip("+-").replace("_", "").split(":")]
+        if len(parts) == 2:
+            meant = (
+                f"{compact_duration(parts[0] * 3600 + parts[1] * 60)} if hours:minutes, "
+                f"{compact_duration(parts[0] * 60 + parts[1])} if minutes:seconds"
+            )
+        else:
+            meant = compact_duration(data.base60)
+        found.append(
+            (
+                where,
+                f"{where}: {data} is read by YAML 1.1 as the base-60 number {data.base60:g}, "
+                f"not a time; write a duration with units: {meant}",
+            )
+        )
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            found += sexagesimal_problems(value, (*path, key))
+    elif isinstance(data, list | tuple):
+        for index, value in enumerate(data):
+            found += sexagesimal_problems(value, (*path, index))
+    return found
+
+
 def load_scenario(
     path: str | Path,
     overrides: Iterable[str] | Mapping[str, Any] = (),
@@ -260,8 +323,9 @@ def scenario_from_dict(
         "allow_outside_data": allow_outside_data,
         "read_files": read_files,
     }
+    base60 = sexagesimal_problems(data)
     try:
-        return Scenario.model_validate(data, context=context)
+        scenario = Scenario.model_validate(data, context=context)
     except ValidationError as error:
         lines = format_validation_error(error, data)
         if not any(item["loc"] == () for item in error.errors(include_url=False)):
@@ -269,7 +333,22 @@ def scenario_from_dict(
             from ccsim.scenario.crosscheck import cross_field_problems
 
             lines += [line for line in cross_field_problems(data) if line not in lines]
-        raise ScenarioError(lines, source) from None
+        raise ScenarioError(_with_base60(lines, base60), source) from None
+    if base60:
+        raise ScenarioError(_with_base60([], base60), source)
+    return scenario
+
+
+def _with_base60(lines: list[str], base60: list[tuple[str, str]]) -> list[str]:
+    """The base-60 problems in place of what validation said about the same values
+    ("expected a duration, got '8:00'"), which would hide what went wrong."""
+    paths = [path for path, _ in base60]
+    kept = [
+        line
+        for line in lines
+        if not any(line.startswith((f"{path}:", f"{path}.")) for path in paths)
+    ]
+    return [message for _, message in base60] + kept
 
 
 # --------------------------------------------------------------------------- overrides

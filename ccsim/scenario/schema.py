@@ -9,12 +9,13 @@ that constructs is a scenario the model can run.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import pairwise
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, overload
 
 from pydantic import (
     AfterValidator,
@@ -22,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
@@ -30,6 +32,7 @@ from pydantic import (
 )
 
 from ccsim.scenario import limits
+from ccsim.scenario.clock import DAY_S, format_clock, parse_clock
 from ccsim.scenario.units import compact_duration as _d  # seconds -> "1h30m" in messages
 from ccsim.scenario.units import parse_duration, parse_rate
 
@@ -49,6 +52,35 @@ PositiveDuration = Annotated[float, BeforeValidator(_duration), Field(gt=0, le=_
 Rate = Annotated[float, BeforeValidator(_rate), Field(gt=0, le=_MAX_RATE)]
 RateOrZero = Annotated[float, BeforeValidator(_rate), Field(ge=0, le=_MAX_RATE)]
 Probability = Annotated[float, Field(ge=0, le=1)]
+# Seconds after midnight, written and saved as "08:00" (see ccsim.scenario.clock).
+ClockTime = Annotated[float, BeforeValidator(parse_clock), PlainSerializer(format_clock)]
+_MAX_DAYS = int(limits.MAX_DURATION_S // DAY_S)
+
+
+def _whole_days(value: Any) -> Any:
+    """``days: true`` is not one day (YAML booleans would pass as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number of days, got {str(value).lower()}")
+    return value
+
+
+def _share(value: Any) -> Any:
+    """``30%`` or a fraction such as ``0.3``; a bare number of 1 or more is refused (it
+    would be read as a fraction: write ``30%``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("%"):
+            try:
+                return float(text[:-1]) / 100
+            except ValueError:
+                raise ValueError(f"expected a percentage such as 30%, got {value!r}") from None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 1:
+        raise ValueError(f"a share below 1: write {value:g}% or {value / 100:g}, got {value:g}")
+    return value
+
+
+# A share of time below 1 (shrinkage): ``30%`` or ``0.3``.
+Share = Annotated[float, BeforeValidator(_share), Field(ge=0, lt=1)]
 CoefficientOfVariation = Annotated[float, Field(ge=limits.MIN_CV, le=limits.MAX_CV)]
 
 
@@ -367,8 +399,72 @@ class Arrivals(Model):
 # --------------------------------------------------------------------------- directories and agents
 
 
+class PriorityBoost(Model):
+    """A waiting chat's priority rises by ``by`` for every full ``after`` it has waited in
+    the queue (60 s: +1, 120 s: +2, ...), up to ``up_to`` when given, so that chats of a
+    low-priority directory do not starve behind a busy high-priority one."""
+
+    after: PositiveDuration
+    by: Annotated[int, Field(ge=1, le=limits.MAX_PRIORITY)] = 1
+    up_to: Annotated[int, Field(ge=-limits.MAX_PRIORITY, le=limits.MAX_PRIORITY)] | None = None
+
+
+class Overflow(Model):
+    """More agent groups see the directory's chats once they have waited ``after`` in its
+    queue (the groups serve the chat as if it were theirs from then on)."""
+
+    after: Duration
+    groups: Annotated[tuple[Name, ...], Field(min_length=1, max_length=100)]
+
+
+class Balk(Model):
+    """A customer who finds no free agent leaves at once (counted as abandoned in its
+    first queue, reported as ``balked``): with ``probability`` (default 1), and only
+    when more than ``queue_longer_than`` chats wait ahead when given. Both conditions
+    must hold; at least one is needed."""
+
+    probability: Probability = 1.0
+    queue_longer_than: Annotated[int, Field(ge=0, le=limits.MAX_COUNT_SETTING)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _something_given(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data:
+            raise ValueError("give 'probability', 'queue_longer_than' or both")
+        return data
+
+
+class Retry(Model):
+    """A customer who abandoned in the first queue (or balked) tries again with
+    ``probability``, ``after`` a drawn delay, at the same directory: a new chat that
+    remembers its first arrival. ``max_attempts`` counts every attempt, the first too."""
+
+    probability: Probability
+    after: Distribution
+    max_attempts: Annotated[int, Field(ge=2, le=limits.MAX_ATTEMPTS)] | None = None
+
+    @model_validator(mode="after")
+    def _ends(self) -> Retry:
+        if self.probability == 1 and self.max_attempts is None:
+            raise ValueError(
+                "max_attempts: with probability 1 every customer would try again forever; "
+                "give max_attempts or a probability below 1"
+            )
+        return self
+
+    @property
+    def attempts_per_customer(self) -> float:
+        """The most attempts a customer makes on average (every attempt abandoned): the
+        bound on how much retries can multiply the arrivals."""
+        p, cap = self.probability, self.max_attempts
+        if cap is None:
+            return 1 / (1 - p)
+        return float(cap) if p == 1 else (1 - p**cap) / (1 - p)
+
+
 class Directory(Model):
-    """A chat directory (service queue), R1-R5, R8, R11."""
+    """A chat directory (service queue), R1-R5, R8, R11; routing between directories
+    (``priority``, ``overflow``) and customers' behaviour (``balk``, ``retry``)."""
 
     arrivals: Arrivals | None = None
     patience: Distribution | None = None
@@ -378,18 +474,104 @@ class Directory(Model):
     wrap_up: Distribution = ZERO
     automated_message: bool = False
     ramp_up: Duration = 0.0
+    priority: Annotated[int, Field(ge=-limits.MAX_PRIORITY, le=limits.MAX_PRIORITY)] = 0
+    priority_boost: PriorityBoost | None = None
+    overflow: Annotated[tuple[Overflow, ...], Field(max_length=100)] = ()
+    balk: Balk | None = None
+    retry: Retry | None = None
+
+    @model_validator(mode="after")
+    def _routing_extras(self) -> Directory:
+        boost = self.priority_boost
+        if boost is not None and boost.up_to is not None and boost.up_to <= self.priority:
+            raise ValueError(
+                f"priority_boost.up_to: must be above the directory's priority "
+                f"({self.priority}), got {boost.up_to}"
+            )
+        seen: dict[str, int] = {}
+        for i, level in enumerate(self.overflow):
+            for group in level.groups:
+                if group in seen:
+                    raise ValueError(
+                        f"overflow.{i}.groups: {group!r} is already in overflow {seen[group]}"
+                    )
+                seen[group] = i
+        return self
+
+
+class Break(Model):
+    """A break within a shift: ``at`` after the shift starts, for ``length``. With
+    ``stagger``, the shift's member i (0, 1, ...) starts it ``i * stagger`` later, so that
+    the group's breaks are spread instead of all at once."""
+
+    at: Duration
+    length: PositiveDuration
+    stagger: Duration = 0.0
+
+
+def _overlapping_member(a: Break, b: Break, count: int) -> int | None:
+    """The first member (0 to count - 1) whose breaks ``a`` and ``b`` overlap, or None.
+
+    Member m's break starts at ``at + m * stagger``: each of the two conditions of an
+    overlap is linear in m, so the members where both hold are an interval, found without
+    a loop over (up to a million) members."""
+    low, high = 0.0, float(max(count - 1, 0))
+    # overlap: b starts before a ends, and a starts before b ends (each c + k*m < 0)
+    for c, k in (
+        (b.at - a.at - a.length, b.stagger - a.stagger),
+        (a.at - b.at - b.length, a.stagger - b.stagger),
+    ):
+        if k == 0:
+            if c >= 0:
+                return None
+        elif k > 0:
+            high = min(high, math.ceil(-c / k) - 1)  # m < -c/k
+        else:
+            low = max(low, math.floor(-c / k) + 1)  # m > -c/k
+    first = math.ceil(low)
+    return first if first <= high else None
 
 
 class Shift(Model):
     start: Duration = Field(alias="from")
     end: Duration = Field(alias="to")
     count: Annotated[int, Field(ge=0, le=limits.MAX_AGENTS)]
+    breaks: Annotated[tuple[Break, ...], Field(max_length=100)] = ()
 
     @model_validator(mode="after")
     def _ordered(self) -> Shift:
         if self.end <= self.start:
             raise ValueError(f"to: must be after 'from' ({_d(self.start)}), got {_d(self.end)}")
+        length = self.end - self.start
+        for i, rest in enumerate(self.breaks):
+            last = rest.at + max(self.count - 1, 0) * rest.stagger  # the last member's start
+            if last + rest.length >= length:
+                who = (
+                    " (the last member's, with stagger)" if rest.stagger and self.count > 1 else ""
+                )
+                raise ValueError(
+                    f"breaks.{i}: ends{who} {_d(last + rest.length)} into the shift, not "
+                    f"before its end ({_d(length)} long); a break must end within the shift"
+                )
+        for j, later in enumerate(self.breaks):
+            for i, earlier in enumerate(self.breaks[:j]):
+                member = _overlapping_member(earlier, later, self.count)
+                if member is not None:
+                    raise ValueError(f"breaks.{j}: overlaps break {i} (member {member}'s)")
         return self
+
+    def break_windows(self, member: int) -> list[tuple[float, float]]:
+        """``(start, end)`` of member ``member``'s breaks in this shift, in run time."""
+        return [
+            (
+                self.start + rest.at + member * rest.stagger,
+                self.start + rest.at + member * rest.stagger + rest.length,
+            )
+            for rest in self.breaks
+        ]
+
+
+PreferenceLevel = Annotated[int, Field(ge=1, le=limits.MAX_PRIORITY)]  # 1 = first choice
 
 
 class AgentGroup(Model):
@@ -400,6 +582,29 @@ class AgentGroup(Model):
     directories: tuple[str, ...] = ()
     max_chats: Annotated[int, Field(ge=1, le=64)] = 4
     slowdown: tuple[Annotated[float, Field(gt=0, le=limits.MAX_SLOWDOWN)], ...] | None = None
+    shrinkage: Share = 0.0
+    # Which of its directories the group prefers: ``in_order`` (as listed) or levels
+    # (1 = first choice; a directory not named is at level 1).
+    preference: Literal["in_order"] | dict[str, PreferenceLevel] | None = None
+
+    @model_validator(mode="after")
+    def _preferred_directories(self) -> AgentGroup:
+        if isinstance(self.preference, dict):
+            for name in self.preference:
+                if name not in self.directories:
+                    raise ValueError(
+                        f"preference.{name}: not one of this group's directories "
+                        f"({', '.join(self.directories) or 'none'})"
+                    )
+        return self
+
+    def level(self, directory: str) -> int:
+        """The group's preference level for one of its directories (1 = first choice)."""
+        if self.preference == "in_order":
+            return self.directories.index(directory) + 1
+        if self.preference:
+            return self.preference.get(directory, 1)
+        return 1
 
     @model_validator(mode="after")
     def _staffing(self) -> AgentGroup:
@@ -426,10 +631,18 @@ class AgentGroup(Model):
 
     @property
     def size(self) -> int:
-        """How many agents the group ever has on shift at once."""
+        """How many agents the group ever has on shift at once (as written: members)."""
         if self.shifts is not None:
             return max((shift.count for shift in self.shifts), default=0)
         return self.count or 0
+
+    def on_shift(self, count: int) -> int:
+        """Agents actually on shift when ``count`` are planned: with ``shrinkage`` s, the
+        count times (1 - s) rounded to the nearest whole agent (halves up), so 10 agents
+        at 30% are 7 and 5 are 4 (3.5). Without shrinkage, ``count`` itself."""
+        if not self.shrinkage:
+            return count
+        return math.floor(count * (1 - self.shrinkage) + 0.5 + 1e-9)
 
 
 class Offer(Model):
@@ -556,15 +769,32 @@ class Scenario(Model):
     name: Annotated[str, AfterValidator(_scenario_name)] = "scenario"
     description: str = ""
     duration: PositiveDuration
+    start: ClockTime | None = None
+    days: Annotated[int, BeforeValidator(_whole_days), Field(ge=1, le=_MAX_DAYS)] | None = None
     warmup: Duration = 0.0
     seed: Annotated[int, Field(ge=0, le=limits.MAX_SEED)] = 0
     replications: Annotated[int, Field(ge=1, le=limits.MAX_REPLICATIONS)] = 1
     max_transfers: Annotated[int, Field(ge=0, le=limits.MAX_COUNT_SETTING)] | None = None
     directories: dict[Name, Directory]
     agents: dict[Name, AgentGroup]
+    busyness: Distribution | None = None
     offer: Offer = Offer()
     transfers: tuple[Transfer, ...] = ()
     expect: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _duration_from_days(cls, data: Any) -> Any:
+        """``days: 5`` without ``duration`` runs 5 x 24h; with both they must agree
+        (checked in :mod:`ccsim.scenario.crosscheck` with every other problem)."""
+        if isinstance(data, dict) and "duration" not in data and "days" in data:
+            days = data["days"]
+            if isinstance(days, str) and days.strip().isdigit():
+                days = int(days)
+            fits = isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= _MAX_DAYS
+            # A bad ``days`` is reported by its own field, not again as a missing duration.
+            return {**data, "duration": days * DAY_S if fits else DAY_S}
+        return data
 
     @field_validator("expect")
     @classmethod
@@ -600,11 +830,14 @@ class Scenario(Model):
     def _arrivals_in_all(
         cls, directories: dict[str, Directory], info: ValidationInfo
     ) -> dict[str, Directory]:
-        """At most limits.MAX_EXPECTED_ARRIVALS per replication: a run that ends."""
-        duration = info.data.get("duration")
+        """At most limits.MAX_EXPECTED_ARRIVALS per replication: a run that ends. With
+        ``days`` the arrivals are one day's, repeated each day."""
+        duration, days = info.data.get("duration"), info.data.get("days")
         if duration is not None:
-            expected = sum(
-                d.arrivals.expected_count(0.0, duration)
+            period, repeats = (DAY_S, days) if days else (duration, 1)
+            expected = repeats * sum(
+                d.arrivals.expected_count(0.0, period)
+                * (d.retry.attempts_per_customer if d.retry else 1.0)  # at most, with retries
                 for d in directories.values()
                 if d.arrivals is not None
             )
@@ -612,6 +845,26 @@ class Scenario(Model):
             if problem:
                 raise ValueError(problem)
         return directories
+
+    @field_validator("busyness")
+    @classmethod
+    def _busy_arrivals(cls, busyness: Any, info: ValidationInfo) -> Any:
+        """A day's factor multiplies every Poisson rate: the expected arrivals at its mean
+        stay within limits.MAX_EXPECTED_ARRIVALS (draws above MAX_BUSYNESS are capped)."""
+        directories, duration = info.data.get("directories"), info.data.get("duration")
+        if busyness is None or directories is None or duration is None:
+            return busyness
+        expected = sum(
+            d.arrivals.expected_count(0.0, duration)
+            for d in directories.values()
+            if d.arrivals is not None and not d.arrivals.exact
+        )
+        problem = limits.expected_arrivals_problem(
+            expected * min(busyness.mean, limits.MAX_BUSYNESS)
+        )
+        if problem:
+            raise ValueError(f"at its mean ({busyness.mean:g}), {problem}")
+        return busyness
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -687,6 +940,47 @@ class Scenario(Model):
                 )
         return problems
 
+    def over_run(self) -> Scenario:
+        """The scenario as the engine runs it: with ``days``, each directory's arrivals
+        (schedule or instants) and each group's shifts, given over one day, repeated for
+        every day of the run. Without ``days`` (or with one day), this scenario itself.
+
+        The scenario keeps the daily form (what was written, what is saved and what
+        ``--set`` paths address); only the engine and the theory see the whole run.
+        """
+        if not self.days or self.days == 1:
+            return self
+        offsets = [day * DAY_S for day in range(self.days)]
+        directories = {}
+        for name, directory in self.directories.items():
+            arrivals = directory.arrivals
+            if arrivals is not None:
+                if arrivals.times:
+                    times = RepeatedInstants(arrivals.times, self.days)
+                    arrivals = arrivals.model_copy(update={"times": times})
+                else:
+                    schedule = tuple(
+                        RatePiece.model_construct(start=piece.start + offset, rate=piece.rate)
+                        for offset in offsets
+                        for piece in arrivals.schedule
+                    )
+                    arrivals = arrivals.model_copy(update={"schedule": schedule})
+                directory = directory.model_copy(update={"arrivals": arrivals})
+            directories[name] = directory
+        agents = {}
+        for name, group in self.agents.items():
+            if group.shifts is not None:
+                shifts = tuple(
+                    shift.model_copy(
+                        update={"start": shift.start + offset, "end": shift.end + offset}
+                    )
+                    for offset in offsets
+                    for shift in group.shifts
+                )
+                group = group.model_copy(update={"shifts": shifts})
+            agents[name] = group
+        return self.model_copy(update={"directories": directories, "agents": agents})
+
     def transfers_from(self, directory: str) -> tuple[Transfer, ...]:
         return tuple(t for t in self.transfers if t.source == directory)
 
@@ -701,6 +995,39 @@ class Scenario(Model):
 
         data = apply_overrides(self.model_dump(mode="json", by_alias=True), changes)
         return scenario_from_dict(data, source=f"{self.name} with changes")
+
+
+class RepeatedInstants(Sequence[float]):
+    """One day's sorted arrival instants repeated on ``days`` days, without building
+    the whole list: a daily list of 100,000 instants over a year stays one list."""
+
+    def __init__(self, daily: Sequence[float], days: int) -> None:
+        self.daily, self.days = tuple(daily), days
+
+    def __len__(self) -> int:
+        return len(self.daily) * self.days
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[float]: ...
+
+    def __getitem__(self, index: int | slice) -> float | Sequence[float]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        day, within = divmod(index, len(self.daily))
+        return self.daily[within] + day * DAY_S
+
+    def __iter__(self) -> Iterator[float]:
+        return (t + day * DAY_S for day in range(self.days) for t in self.daily)
+
+    def __bool__(self) -> bool:
+        return bool(self.daily) and self.days > 0
 
 
 def _node(label: str) -> str:

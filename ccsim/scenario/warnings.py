@@ -71,7 +71,26 @@ def scenario_warnings(
     found += late_piece_warnings(scenario)
     found += service_level_warnings(scenario)
     found += offer_and_invitation_warnings(scenario)
-    found += capacity_warnings(scenario)
+    # A daily pattern (days: N) is judged over the one day that every day repeats.
+    day = scenario.model_copy(update={"duration": 86400.0}) if scenario.days else scenario
+    found += capacity_warnings(day)
+    found += busyness_warnings(scenario)
+    found += customer_warnings(scenario)
+    return found
+
+
+def customer_warnings(scenario: Scenario) -> list[ScenarioWarning]:
+    """``retry`` where no customer ever abandons (no patience, no balk): it does
+    nothing, which is probably not what was meant."""
+    found = []
+    for name, directory in scenario.directories.items():
+        if directory.retry is not None and directory.patience is None and directory.balk is None:
+            found.append(
+                ScenarioWarning(
+                    f"directories.{name}.retry",
+                    "customers here never abandon (no patience, no balk), so nobody retries",
+                )
+            )
     return found
 
 
@@ -270,10 +289,66 @@ def slots_per_agent(group: AgentGroup) -> float:
 
 
 def agents_on_shift(group: AgentGroup, time: float) -> int:
-    """Agents of ``group`` on duty at ``time``."""
+    """Agents of ``group`` on duty at ``time`` (after shrinkage; breaks not counted)."""
     if group.shifts is None:
-        return group.count or 0
-    return sum(shift.count for shift in group.shifts if shift.start <= time < shift.end)
+        return group.on_shift(group.count or 0)
+    return group.on_shift(
+        sum(shift.count for shift in group.shifts if shift.start <= time < shift.end)
+    )
+
+
+#: A day's factor averaging outside this range was probably not meant as one.
+BUSYNESS_MEAN_RANGE = (1 / 3, 3.0)
+
+
+def busyness_warnings(scenario: Scenario) -> list[ScenarioWarning]:
+    """A ``busyness`` factor that averages far from 1 (a duration written where a factor
+    was meant: ``mean: 1h`` is a factor of 3600, taken as 10), or on exact arrivals only."""
+    busyness = scenario.busyness
+    if busyness is None:
+        return []
+    found = []
+    low, high = BUSYNESS_MEAN_RANGE
+    if not low <= busyness.mean <= high:
+        found.append(
+            ScenarioWarning(
+                "busyness",
+                f"the day's factor averages {busyness.mean:g}, every rate times that: it is a "
+                "factor (write mean: 1 for days around the forecast), not a duration; draws "
+                "above 10 count as 10",
+            )
+        )
+    directories = [d for d in scenario.directories.values() if d.arrivals is not None]
+    if directories and all(d.arrivals.exact for d in directories):  # type: ignore[union-attr]
+        found.append(
+            ScenarioWarning(
+                "busyness",
+                "every directory's arrivals are explicit times, which busyness does not "
+                "scale: it changes nothing here",
+            )
+        )
+    return found
+
+
+def planning_notes(scenario: Scenario) -> list[str]:
+    """What planning shortcuts do to this scenario, said once before a run (not
+    warnings: ``--strict`` does not refuse them)."""
+    notes = []
+    for name, group in scenario.agents.items():
+        if not group.shrinkage:
+            continue
+        counts = (
+            [group.count or 0]
+            if group.shifts is None
+            else sorted({shift.count for shift in group.shifts}, reverse=True)
+        )
+        shown = ", ".join(f"{c} -> {group.on_shift(c)}" for c in counts[:4])
+        notes.append(
+            f"agents.{name}.shrinkage: {100 * group.shrinkage:g}% of the agents are away: "
+            f"each count on shift is multiplied by {1 - group.shrinkage:g} and rounded to the "
+            f"nearest agent ({shown}); the members beyond stay off shift"
+        )
+    return notes
 
 
 def _breakpoints(scenario: Scenario) -> list[float]:

@@ -501,8 +501,10 @@ def with_shifts(
 
 def arrival_rates(scenario: Scenario, start: float, end: float) -> dict[str, float]:
     """Mean arrival rate of each directory over ``[start, end)``, transfers included
-    (directory transfers routed as in a Jackson network)."""
+    (directory transfers routed as in a Jackson network). With ``days`` the daily
+    arrivals count on every day of ``[start, end)``."""
     length = end - start
+    scenario = scenario.over_run()
     external = {
         name: d.arrivals.expected_count(start, end) / length if d.arrivals else 0.0
         for name, d in scenario.directories.items()
@@ -1273,7 +1275,7 @@ def staff_per_interval(
                     if not raisable:
                         at = ", ".join(f"{names[g]} {candidate[g][k]}" for g in sorted(who))
                         raise NotReachable(
-                            f"interval {_span(*edges[k])} needs more agents than the "
+                            f"interval {_span(*edges[k], scenario)} needs more agents than the "
                             f"limit ({at}){_failing_text(wrong)}",
                             [*given, *result.evaluations],
                         )
@@ -1351,7 +1353,7 @@ def staff_per_interval(
                 for target in lost[u]:
                     if before[target].holds:
                         message = _lost(before[target], now_checks[target], names)
-                        result.warnings.append(f"{_span(*edges[k])}: {message}")
+                        result.warnings.append(f"{_span(*edges[k], scenario)}: {message}")
             if not added:
                 break
             evaluations.clear()  # judged again on the kept replications
@@ -1393,8 +1395,13 @@ def clock(seconds: float) -> str:
     return "0h" if seconds == 0 else compact_duration(seconds)
 
 
-def _span(start: float, end: float) -> str:
-    return f"{clock(start)}-{clock(end)}"
+def _span(start: float, end: float, scenario: Scenario) -> str:
+    """An interval of run time in the scenario's clock (``08:00–09:00``, with the day
+    when the run passes midnight), as the per-interval tables name it."""
+    from ccsim.scenario.clock import interval_label, spans_days
+
+    with_day = spans_days(scenario.start, scenario.duration)
+    return interval_label(start, end, scenario.start, with_day)
 
 
 __all__ = [
