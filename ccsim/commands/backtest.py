@@ -15,6 +15,8 @@ import typer
 from ccsim.commands.common import (
     AllowOutsideOption,
     ConfidenceOption,
+    MapFileOption,
+    MapOption,
     QuietOption,
     ScenarioPath,
     SeedOption,
@@ -23,6 +25,7 @@ from ccsim.commands.common import (
     fail,
     load_and_warn,
     output_or_exit,
+    read_log_or_exit,
     stderr,
     stdout,
 )
@@ -83,19 +86,8 @@ def backtest(
     ] = 5,
     seed: SeedOption = None,
     set_: SetOption = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            metavar="COLUMN=NAME",
-            help="Read ccsim's COLUMN from the export's column NAME (repeatable), e.g. "
-            "--map arrival=created_at or --map legs.end=left_at.",
-        ),
-    ] = None,
-    map_file: Annotated[
-        Path | None,
-        typer.Option(help="YAML column map: files, columns and values (docs/log-format.md)."),
-    ] = None,
+    map_: MapOption = None,
+    map_file: MapFileOption = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Write intervals.csv, summary.csv and backtest.json to this folder."),
@@ -200,21 +192,6 @@ def check_outputs(
             fail(f"--report {report} is also the --out folder; give the report a file name")
         with output_or_exit("--report", report):
             check_file_output(report, REPORT, inputs=[scenario, logdir])
-
-
-def read_log_or_exit(logdir: Path, map_: list[str] | None, map_file: Path | None) -> object:
-    """The log, or every problem with file, row and column on stderr and exit 2."""
-    from ccsim.data.log import LogError, column_map_from_options, read_log
-
-    try:
-        return read_log(logdir, column_map_from_options(map_, map_file))
-    except LogError as error:
-        stderr.print(
-            f"[bold red]error:[/] {logdir} is not a usable interaction log:", highlight=False
-        )
-        for problem in error.problems:
-            stderr.print(f"  - {problem}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
 
 
 def print_backtest(result: Backtest) -> None:

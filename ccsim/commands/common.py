@@ -101,6 +101,22 @@ ConfidenceOption = Annotated[
 assert DEFAULT_CONFIDENCE == 0.95  # the default every command gives ConfidenceOption
 
 
+# How fit and backtest find ccsim's columns in a user's own export (docs/log-format.md).
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        metavar="COLUMN=NAME",
+        help="Read ccsim's COLUMN from the export's column NAME (repeatable), e.g. "
+        "--map arrival=created_at or --map legs.end=left_at.",
+    ),
+]
+MapFileOption = Annotated[
+    Path | None,
+    typer.Option(help="YAML column map: files, columns and values (docs/log-format.md)."),
+]
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """One ``error:`` line on stderr, then exit (2: bad input), never a traceback."""
     stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
@@ -217,3 +233,20 @@ __all__ = [
     "stderr",
     "stdout",
 ]
+
+
+def read_log_or_exit(logdir: Path, map_: list[str] | None, map_file: Path | None) -> object:
+    """The interaction log, or every problem with file, row and column on stderr and exit 2."""
+    from ccsim.data.log import LogError, column_map_from_options, read_log
+
+    try:
+        return read_log(logdir, column_map_from_options(map_, map_file))
+    except LogError as error:
+        stderr.print(
+            f"[bold red]error:[/] {logdir} is not a usable interaction log:",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for problem in error.problems:
+            stderr.print(f"  - {problem}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None

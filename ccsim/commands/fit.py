@@ -14,7 +14,16 @@ from typing import Annotated
 
 import typer
 
-from ccsim.commands.common import app, fail, output_or_exit, stderr, stdout
+from ccsim.commands.common import (
+    MapFileOption,
+    MapOption,
+    app,
+    fail,
+    output_or_exit,
+    read_log_or_exit,
+    stderr,
+    stdout,
+)
 
 
 def _interval_seconds(text: str) -> float:
@@ -43,19 +52,8 @@ def fit(
         str,
         typer.Option(help="Length of the arrival schedule's and shifts' pieces, e.g. 30m or 1h."),
     ] = "30m",
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            metavar="COLUMN=NAME",
-            help="Read ccsim's COLUMN from the export's column NAME (repeatable), e.g. "
-            "--map arrival=created_at or --map legs.end=left_at.",
-        ),
-    ] = None,
-    map_file: Annotated[
-        Path | None,
-        typer.Option(help="YAML column map: files, columns and values (docs/log-format.md)."),
-    ] = None,
+    map_: MapOption = None,
+    map_file: MapFileOption = None,
     report: Annotated[
         Path | None,
         typer.Option(
@@ -107,23 +105,11 @@ def fit(
 
     from ccsim.data.fit import FitProblem, fit_log
     from ccsim.data.fit_yaml import scenario_text
-    from ccsim.data.log import LogError, column_map_from_options, read_log
     from ccsim.scenario import ScenarioError
     from ccsim.scenario.load import parse_yaml, scenario_from_dict
     from ccsim.scenario.schema import Scenario
 
-    try:
-        column_map = column_map_from_options(map_, map_file)
-        log = read_log(logdir, column_map)
-    except LogError as error:
-        stderr.print(
-            f"[bold red]error:[/] {logdir} is not a usable interaction log:",
-            highlight=False,
-            soft_wrap=True,
-        )
-        for problem in error.problems:
-            stderr.print(f"  - {problem}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    log = read_log_or_exit(logdir, map_, map_file)
     try:
         fitted = fit_log(log, interval=seconds, weekday=weekday, slowdown=slowdown)
     except FitProblem as error:

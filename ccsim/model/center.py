@@ -1220,6 +1220,16 @@ class Center:
                 directory.waiting -= 1
                 return chat
 
+    def _take(self, directory: DirectoryState, chat: Chat) -> None:
+        """Take ``chat`` out of ``directory``'s queue for an offer: the head as usual, or a
+        chat further back when the agent is already in the chats ahead (R8 warm inviter)."""
+        if chat is directory.queue[0]:
+            self._pop(directory)
+        else:
+            directory.queue.remove(chat)
+            chat.queued_in = None
+            directory.waiting -= 1
+
     def _agent_free(self, agent: Agent) -> None:
         """A slot came free or the agent became Ready: serve the longest-waiting chat among
         the agent's directories (R3), one at a time while ramping up (R5)."""
@@ -1239,12 +1249,7 @@ class Center:
                 agent.ramping = False
                 return
             assert best_chat is not None
-            if best_chat is best.queue[0]:
-                self._pop(best)
-            else:  # the agent is already in the chats ahead (R8 warm inviter)
-                best.queue.remove(best_chat)
-                best_chat.queued_in = None
-                best.waiting -= 1
+            self._take(best, best_chat)
             self._offer(best_chat, agent, best)
 
     @staticmethod
@@ -2078,12 +2083,7 @@ class Center:
                 agent.ramping = False
                 return
             assert best_chat is not None
-            if best_chat is best.queue[0]:
-                self._pop(best)
-            else:  # the agent is already in the chats ahead (R8 warm inviter)
-                best.queue.remove(best_chat)
-                best_chat.queued_in = None
-                best.waiting -= 1
+            self._take(best, best_chat)
             self._offer(best_chat, agent, best)
 
     # ------------------------------------------------------------------ records
