@@ -9,8 +9,9 @@ The local pool forks its workers once, up front (before any progress-bar thread 
 and reuses them for every call, so a staffing search or a sweep pays process start-up
 once. Each distinct scenario is serialised once per call (as JSON, the scenario format
 itself) and validated once per worker (a per-worker cache keyed by digest), not once per
-task. On Dask each scenario is scattered
-once and fetched by a worker the first time it needs it.
+task. On Dask each scenario is a task of its own, computed once and fetched by a worker
+the first time it needs it; unlike scattered data, the scheduler can compute it again when
+the worker holding it dies, so losing a worker costs its tasks' time, not the run.
 """
 
 from __future__ import annotations
@@ -260,6 +261,11 @@ async def _handshake(address: str, timeout: float) -> None:
     await comm.close()
 
 
+def _dask_scenario(scenario: Scenario) -> Scenario:
+    """The scenario as a task result: kept in the graph, so a lost copy is recomputed."""
+    return scenario
+
+
 def _dask_run(
     scenario: Scenario,
     replication: int,
@@ -347,17 +353,19 @@ class DaskExecutor:
         workers raise :class:`ClusterLostError` (a task's own error is raised as is)."""
         from distributed import KilledWorker, as_completed
 
-        scattered: dict[int, Any] = {}  # by id(scenario): one scatter per distinct scenario
+        scenarios: dict[int, Any] = {}  # by id(scenario): one future per distinct scenario
         futures: dict[Any, int] = {}
         try:
             try:
                 for position, task in enumerate(tasks):
                     key = id(task.scenario)
-                    if key not in scattered:
-                        scattered[key] = self.client.scatter(task.scenario, hash=False)
+                    if key not in scenarios:
+                        scenarios[key] = self.client.submit(
+                            _dask_scenario, task.scenario, pure=False
+                        )
                     future = self.client.submit(
                         _dask_run,
-                        scattered[key],
+                        scenarios[key],
                         task.replication,
                         task.seed,
                         task.record_events,
@@ -384,8 +392,8 @@ class DaskExecutor:
             with contextlib.suppress(Exception):
                 if futures:
                     self.client.cancel(list(futures))
-                if scattered:
-                    self.client.cancel(list(scattered.values()))
+                if scenarios:
+                    self.client.cancel(list(scenarios.values()))
 
     def _lost_message(self, error: BaseException) -> str:
         try:

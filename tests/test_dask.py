@@ -132,3 +132,39 @@ def test_scheduler_with_no_worker_is_refused(monkeypatch: pytest.MonkeyPatch) ->
         pytest.raises(SchedulerError, match="has no worker"),
     ):
         DaskExecutor.connect(empty.scheduler_address)
+
+
+def test_losing_every_worker_holding_the_scenario_costs_their_tasks_not_the_run(
+    retail: Scenario,
+) -> None:
+    """The only worker, which holds the scenario, dies after the first result and its nanny
+    starts a new one: the scheduler computes the scenario again and reruns the lost tasks,
+    and the numbers are the serial numbers. (Scattered data has no recipe: it was lost with
+    its worker and the run ended with "lost the Dask cluster".)"""
+    import contextlib
+    import os
+
+    from ccsim.executors import Task, serial
+
+    short = retail.model_copy(update={"duration": 1800.0, "warmup": 0.0})
+    tasks = [Task(short, replication, 5, False, False) for replication in range(8)]
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=":0",
+            host="127.0.0.1",
+        ) as own_cluster,
+        distributed.Client(own_cluster, set_as_default=False) as own_client,
+    ):
+        results: dict[int, object] = {}
+        for position, replication in DaskExecutor(own_client)(tasks):
+            if not results:
+                with contextlib.suppress(Exception):  # the worker dies before it answers
+                    own_client.run(os._exit, 1)
+            results[position] = replication
+    expected = dict(serial(tasks))
+    assert sorted(results) == list(range(8))
+    for position, replication in expected.items():
+        assert repr(results[position].metrics) == repr(replication.metrics)  # type: ignore[attr-defined]
